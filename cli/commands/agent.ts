@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
+import { HarborHaError } from "../../support/errors.ts";
+import { createLogger, defaultLogFormat } from "../../support/logger.ts";
+import { loadSiteFromOptions } from "../site-option.ts";
+
+interface AgentCommandOptions {
+  node: string;
+}
+
+export function registerAgentCommand(program: Command): void {
+  program
+    .command("agent")
+    .description("run the agent of one node: consume its queue of jobs until SIGTERM")
+    .requiredOption("--node <name>", "the node this agent acts for (a name from the site config)")
+    .action(async (options: AgentCommandOptions) => {
+      const global = program.opts<{ config?: string; logFormat?: string; logLevel?: string }>();
+      const { site } = await loadSiteFromOptions(global.config);
+      const node = site.nodes.find((candidate) => candidate.name === options.node);
+      if (!node) {
+        throw new HarborHaError("NODE_UNKNOWN", `no node named ${options.node} in site ${site.site}`, {
+          action: "start the agent",
+          hint: `pass one of: ${site.nodes.map((n) => n.name).join(", ")}`,
+        });
+      }
+      const logger = createLogger({
+        component: "agent",
+        node: node.name,
+        format: defaultLogFormat(process.stdout, global.logFormat ?? process.env.HARBOR_HA_LOG_FORMAT),
+        level: global.logLevel ?? process.env.HARBOR_HA_LOG_LEVEL ?? "info",
+      });
+      const agent = await startAgent({ site, node, logger });
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            // A second signal: do not wait any longer; the job in flight goes back to the queue.
+            logger.warn({ event: "agent.signal", signal }, "second signal: stopping at once");
+            void agent.abandon().then(resolve);
+            return;
+          }
+          stopping = true;
+          logger.info({ event: "agent.signal", signal }, "finishing the current job, then stopping");
+          const force = setTimeout(() => void agent.abandon().then(resolve), GRACEFUL_STOP_MS);
+          void agent.close().then(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        };
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      });
+    });
+}

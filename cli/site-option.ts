@@ -1,0 +1,26 @@
+import { existsSync } from "node:fs";
+import { type LoadedSite, loadSiteConfig } from "../config/load.ts";
+import { labPaths } from "../lab/index.ts";
+
+/**
+ * Which site file a command uses: --config, else HARBOR_HA_CONFIG, else the local lab's config
+ * when a lab is up. The environment is read here, at the entry point, and nowhere below.
+ */
+export function resolveConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (explicit) return explicit;
+  if (env.HARBOR_HA_CONFIG) return env.HARBOR_HA_CONFIG;
+  const lab = labPaths().config;
+  return existsSync(lab) ? lab : undefined;
+}
+
+export class MissingConfigError extends Error {}
+
+export async function loadSiteFromOptions(explicit: string | undefined): Promise<LoadedSite> {
+  const file = resolveConfigPath(explicit, process.env);
+  if (!file) {
+    throw new MissingConfigError(
+      "no site config: pass --config FILE or set HARBOR_HA_CONFIG (or run `harbor-ha lab up`, which writes one)",
+    );
+  }
+  return loadSiteConfig(file);
+}

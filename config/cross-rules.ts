@@ -1,0 +1,122 @@
+import type { SiteConfig } from "./schema.ts";
+
+/** A problem found in a site config, located by its path in the document (`nodes[1].address`). */
+export interface ConfigProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** keepalived notices a crashed holder after about 3 x advert_int (plus a skew below one advert). */
+export function keepalivedTakeoverMs(advertInt: number): number {
+  return 3 * advertInt * 1000;
+}
+
+function ipv4ToInt(address: string): number {
+  return address.split(".").reduce((acc, part) => acc * 256 + Number(part), 0);
+}
+
+/** The network number of an address: the address with its host bits dropped. */
+function networkOf(address: string, prefix: number): number {
+  // Arithmetic, not bitwise operators: those would turn the numbers into signed 32-bit ints.
+  return Math.floor(ipv4ToInt(address) / 2 ** (32 - prefix));
+}
+
+/**
+ * Rules that span fields, which the schema cannot state. Pure: the site in, the problems out,
+ * every one of them (an operator fixes a file once, not once per run).
+ */
+export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const firstByAddress = new Map<string, number>();
+  const firstByName = new Map<string, number>();
+
+  site.nodes.forEach((node, index) => {
+    const sameAddress = firstByAddress.get(node.address);
+    if (sameAddress !== undefined) {
+      problems.push({
+        path: ["nodes", index, "address"],
+        message: `${node.address} is already the address of nodes[${sameAddress}] (${site.nodes[sameAddress]?.name}); two nodes cannot share an address`,
+      });
+    } else {
+      firstByAddress.set(node.address, index);
+    }
+    const sameName = firstByName.get(node.name);
+    if (sameName !== undefined) {
+      problems.push({
+        path: ["nodes", index, "name"],
+        message: `${node.name} is already the name of nodes[${sameName}]; node names must be unique`,
+      });
+    } else {
+      firstByName.set(node.name, index);
+    }
+    if (node.address === site.vip.address) {
+      problems.push({
+        path: ["vip", "address"],
+        message: `${site.vip.address} is the address of node ${node.name}; the VIP must be an address no host owns`,
+      });
+    }
+    if (networkOf(node.address, site.vip.prefix) !== networkOf(site.vip.address, site.vip.prefix)) {
+      problems.push({
+        path: ["nodes", index, "address"],
+        message: `${node.address} is outside the VIP's subnet ${site.vip.address}/${site.vip.prefix}; VRRP needs every node on the VIP's network`,
+      });
+    }
+  });
+
+  const takeoverMs = keepalivedTakeoverMs(site.keepalived.advertInt);
+  const detectionMs = site.policy.probeIntervalMs * site.policy.confirmations;
+  // Detection must end well before keepalived moves the VIP on its own, so that fencing (a
+  // graceful VRRP handover takes about 0.6 s) happens on our terms: allow half the takeover time.
+  if (detectionMs > takeoverMs / 2) {
+    problems.push({
+      path: ["policy", "probeIntervalMs"],
+      message: `probeIntervalMs x confirmations = ${detectionMs} ms leaves no room inside keepalived's takeover time (3 x advertInt = ${takeoverMs} ms); keep it at most ${takeoverMs / 2} ms`,
+    });
+  }
+
+  const nodePorts: Array<[string, number, (string | number)[]]> = [
+    ["postgres.port", site.postgres.port, ["postgres", "port"]],
+    ["harbor.httpPort", site.harbor.httpPort, ["harbor", "httpPort"]],
+    // The registry behind Harbor listens on 5000 on every node (clients push to VIP:5000).
+    ["the registry (5000)", 5000, ["harbor", "httpPort"]],
+  ];
+  if (site.nodes.some((node) => node.address === site.harborRedis.host)) {
+    nodePorts.push(["harborRedis.port", site.harborRedis.port, ["harborRedis", "port"]]);
+  }
+  nodePorts.forEach(([label, portNumber, path], index) => {
+    const clash = nodePorts.slice(0, index).find(([, other]) => other === portNumber);
+    if (clash) {
+      problems.push({ path, message: `port ${portNumber} is also used by ${clash[0]} on the same node (${label})` });
+    }
+  });
+
+  const seenApprovers = new Set<string>();
+  site.slack.approvers.forEach((approver, index) => {
+    if (seenApprovers.has(approver)) {
+      problems.push({ path: ["slack", "approvers", index], message: `${approver} is listed twice` });
+    }
+    seenApprovers.add(approver);
+  });
+  const onlyUsers = site.slack.approvers.every((approver) => !approver.startsWith("S"));
+  if (site.slack.twoPersonRule && onlyUsers && seenApprovers.size < 2) {
+    problems.push({
+      path: ["slack", "twoPersonRule"],
+      message: "the two-person rule needs at least two approvers (or a user group), or nothing could ever be approved",
+    });
+  }
+  return problems;
+}
+
+/** Advice that does not stop the site from working: printed by `config check`, never fatal. */
+export function crossFieldWarnings(site: SiteConfig): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  const redisHost = /^rediss?:\/\/(?:[^@/]*@)?([^:/]+)/.exec(site.controlPlane.redisUrl)?.[1];
+  const onNode = site.nodes.find((node) => node.address === redisHost);
+  if (onNode) {
+    warnings.push({
+      path: ["controlPlane", "redisUrl"],
+      message: `the control-plane Redis runs on node ${onNode.name}: losing that node also loses the control plane`,
+    });
+  }
+  return warnings;
+}

@@ -1,0 +1,110 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/**
+ * The site inventory and policy. One YAML file per site; this schema is the only place that
+ * says what the file may contain. Cross-field rules live in cross-rules.ts.
+ */
+
+const ipv4 = z.string().refine((value) => isIP(value) === 4, { message: "not an IPv4 address" });
+const port = z.number().int().min(1).max(65535);
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, { message: "use lowercase letters, digits and '-', starting with a letter" });
+const absolutePath = z.string().refine((value) => value.startsWith("/"), { message: "must be an absolute path" });
+/** The name of the environment variable that holds a secret: the secret itself never is in the file. */
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, { message: "must name an environment variable (A-Z, 0-9, _), not hold the secret" });
+const slackUser = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, {
+  message: "must be a Slack user ID (U.../W...) or user group ID (S...)",
+});
+
+const sshSchema = z.strictObject({
+  user: z.string().min(1).default("root"),
+  port: port.default(22),
+  keyFile: absolutePath,
+});
+
+const nodeSchema = z.strictObject({
+  name,
+  address: ipv4,
+  ssh: sshSchema,
+  dataRoot: absolutePath.default("/var/lib/harbor-ha"),
+  dockerSocket: absolutePath.default("/var/run/docker.sock"),
+});
+
+const postgresSchema = z.strictObject({
+  image: z.string().min(1),
+  port: port.default(5432),
+  dataDir: z.string().min(1).default("postgres"),
+  superuser: z.strictObject({ passwordEnv: envName }),
+  replication: z.strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_]*$/), passwordEnv: envName }),
+  synchronous: z.boolean().default(false),
+});
+
+const keepalivedSchema = z.strictObject({
+  virtualRouterId: z.number().int().min(1).max(255),
+  advertInt: z.number().min(0.01).max(255).default(1),
+});
+
+const harborSchema = z.strictObject({
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, { message: "must be a version such as 2.2.2" }),
+  installerBundle: absolutePath,
+  httpPort: port.default(80),
+  adminPasswordEnv: envName,
+  dataDir: absolutePath.default("/data/harbor"),
+  storage: z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("filesystem"), path: absolutePath }),
+    z.strictObject({
+      kind: z.literal("s3"),
+      bucket: z.string().min(1),
+      region: z.string().min(1),
+      endpoint: z.string().url().optional(),
+      accessKeyEnv: envName,
+      secretKeyEnv: envName,
+    }),
+  ]),
+});
+
+const policySchema = z.strictObject({
+  automation: z.boolean().default(true),
+  probeIntervalMs: z.number().int().min(50).max(60_000).default(500),
+  confirmations: z.number().int().min(1).max(20).default(2),
+  maxLagBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+  flapDamping: z
+    .strictObject({
+      windowMinutes: z.number().positive().default(30),
+      maxAutoFailovers: z.number().int().min(1).default(2),
+    })
+    .prefault({}),
+  approvalExpiryMinutes: z.number().positive().max(24 * 60).default(15),
+});
+
+export const siteSchema = z.strictObject({
+  site: name,
+  vip: z.strictObject({
+    address: ipv4,
+    prefix: z.number().int().min(1).max(32),
+    interface: z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, { message: "not a network interface name" }),
+  }),
+  nodes: z.array(nodeSchema).min(2, { message: "an HA site needs at least two nodes" }).max(9),
+  postgres: postgresSchema,
+  keepalived: keepalivedSchema,
+  harbor: harborSchema,
+  harborRedis: z.strictObject({ host: ipv4, port: port.default(6379) }),
+  controlPlane: z.strictObject({
+    redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, { message: "must be a redis:// or rediss:// URL" }),
+  }),
+  slack: z.strictObject({
+    alertChannel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, { message: "must be a Slack channel ID (C... or G...)" }),
+    approvers: z.array(slackUser).min(1, { message: "name at least one approver" }),
+    twoPersonRule: z.boolean().default(false),
+  }),
+  policy: policySchema.prefault({}),
+});
+
+/** A validated site: the typed object every layer below the entry points receives. */
+export type SiteConfig = Readonly<z.output<typeof siteSchema>>;
+export type NodeConfig = SiteConfig["nodes"][number];
+export type Policy = SiteConfig["policy"];

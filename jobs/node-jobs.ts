@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import type { SiteConfig } from "../config/schema.ts";
+import { HarborHaError } from "../support/errors.ts";
+import { createDurableRedis } from "../support/redis.ts";
+import { JOB_POLICIES, type JobName, type JobRequest, type JobResult } from "./job-types.ts";
+import { nodeQueueName, queuePrefix } from "./queue-names.ts";
+
+export interface JobOutcome<N extends JobName> {
+  readonly node: string;
+  readonly jobId: string;
+  readonly result: JobResult<N>;
+  /** From queueing the job to seeing its result, in ms. */
+  readonly roundTripMs: number;
+}
+
+export interface SendOptions {
+  /** Derive it from the decision or request, so that sending twice runs once. Random by default. */
+  readonly jobId?: string;
+  /** How long to wait for the result; the job's own timeout plus queueing time by default. */
+  readonly waitMs?: number;
+}
+
+/**
+ * The control plane's side of the node queues: sends typed jobs to a node's agent and waits for
+ * their results. Queues and event listeners are opened once per node and reused.
+ */
+export class NodeJobs {
+  private readonly queues = new Map<string, { queue: Queue; events: QueueEvents; eventsConnection: Redis }>();
+  private readonly connection: Redis;
+
+  constructor(private readonly site: SiteConfig) {
+    this.connection = createDurableRedis(site.controlPlane.redisUrl);
+    this.connection.on("error", () => {});
+  }
+
+  private async open(node: string) {
+    const known = this.queues.get(node);
+    if (known) return known;
+    if (!this.site.nodes.some((candidate) => candidate.name === node)) {
+      throw new HarborHaError("NODE_UNKNOWN", `no node named ${node} in site ${this.site.site}`, {
+        action: "send a job",
+        hint: `known nodes: ${this.site.nodes.map((n) => n.name).join(", ")}`,
+      });
+    }
+    const prefix = queuePrefix(this.site.site);
+    const queue = new Queue(nodeQueueName(node), { connection: this.connection, prefix });
+    // QueueEvents blocks on its connection, so it gets one of its own.
+    const eventsConnection = createDurableRedis(this.site.controlPlane.redisUrl);
+    eventsConnection.on("error", () => {});
+    const events = new QueueEvents(nodeQueueName(node), { connection: eventsConnection, prefix });
+    events.on("error", () => {});
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const opened = { queue, events, eventsConnection };
+    this.queues.set(node, opened);
+    return opened;
+  }
+
+  async send<N extends JobName>(
+    node: string,
+    name: N,
+    request: JobRequest<N>,
+    options: SendOptions = {},
+  ): Promise<JobOutcome<N>> {
+    const { queue, events } = await this.open(node);
+    const policy = JOB_POLICIES[name];
+    const started = performance.now();
+    const job = await queue.add(name, request, {
+      jobId: options.jobId ?? `${name}-${node}-${randomUUID()}`,
+      attempts: policy.idempotent ? policy.attempts : 1,
+      backoff: { type: "fixed", delay: 500 },
+      removeOnComplete: { age: 3_600, count: 1_000 },
+      removeOnFail: { age: 24 * 3_600 },
+    });
+    const jobId = job.id ?? "";
+    const waitMs = options.waitMs ?? policy.timeoutMs * policy.attempts + 2_000;
+    try {
+      const result = (await job.waitUntilFinished(events, waitMs)) as JobResult<N>;
+      return { node, jobId, result, roundTripMs: performance.now() - started };
+    } catch (cause) {
+      const message = (cause as Error).message;
+      const timedOut = /timed out/i.test(message);
+      if (timedOut) {
+        // Nobody waits for the answer any more; a stale job must not run when the agent returns.
+        if ((await job.getState()) === "waiting") await job.remove().catch(() => {});
+      }
+      throw new HarborHaError(
+        timedOut ? "JOB_TIMEOUT" : "JOB_FAILED",
+        timedOut ? `no answer from ${node} within ${waitMs} ms` : `${name} on ${node} failed: ${message}`,
+        {
+          action: `run ${name} on ${node}`,
+          hint: timedOut
+            ? `is the agent running? (harbor-ha agent --node ${node}); its log says why it is silent`
+            : `read the agent log of ${node} for job ${jobId}`,
+          context: { node, jobId, job: name },
+          cause,
+        },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    const opened = [...this.queues.values()];
+    this.queues.clear();
+    await Promise.all(opened.flatMap(({ queue, events }) => [queue.close(), events.close()]));
+    // BullMQ leaves connections it was given open: they are ours to close.
+    for (const { eventsConnection } of opened) eventsConnection.disconnect();
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,76 @@
+import { fileURLToPath } from "node:url";
+import { ensureDaemon, summarizeOutcomes } from "./daemons.ts";
+import { fingerprint, readTextIfExists } from "./files.ts";
+import { type LabPaths, logFile } from "./paths.ts";
+import { readEnvFile } from "./secrets.ts";
+import { processKey, type StateStore } from "./state.ts";
+import { changed, type StepResult, unchanged } from "./steps.ts";
+import type { LabNode, LabTopology } from "./topology.ts";
+
+/** The repository this lab module belongs to: its bin/harbor-ha.js is what the agents run. */
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const CLI_ENTRY = fileURLToPath(new URL("../bin/harbor-ha.js", import.meta.url));
+
+/** How long a freshly started agent must stay alive to count as started (it has no probe of its own here). */
+export const AGENT_SETTLE_MS = 2_000;
+
+/** `ip netns exec` is fine for the agent: it needs the node's network, not the cgroup hierarchy. */
+export function agentArgs(node: LabNode, configFile: string, nodeBinary: string): string[] {
+  return [
+    "netns",
+    "exec",
+    node.netns,
+    nodeBinary,
+    CLI_ENTRY,
+    "agent",
+    "--node",
+    node.name,
+    "--config",
+    configFile,
+  ];
+}
+
+/**
+ * The agent's environment, built rather than inherited: the secrets from the lab's env file, JSON
+ * logs, and only the basics of the caller's environment (a test runner's variables such as
+ * NODE_TEST_CONTEXT must not leak into a daemon).
+ */
+export function agentEnv(
+  base: NodeJS.ProcessEnv,
+  secrets: Readonly<Record<string, string>>,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of ["PATH", "HOME", "LANG", "TZ"]) if (base[key] !== undefined) env[key] = base[key];
+  return { ...env, ...secrets, HARBOR_HA_LOG_FORMAT: "json" };
+}
+
+export async function ensureAgents(
+  store: StateStore,
+  paths: LabPaths,
+  topology: LabTopology,
+  baseEnv: NodeJS.ProcessEnv,
+  nodeBinary: string,
+): Promise<StepResult> {
+  const secrets = await readEnvFile(paths.env);
+  // A new config or new secrets restart the agents: they read both only at start-up.
+  const inputs = [(await readTextIfExists(paths.config)) ?? "", (await readTextIfExists(paths.env)) ?? ""];
+  const outcomes = await Promise.all(
+    topology.nodes.map(async (node) => {
+      const args = agentArgs(node, paths.config, nodeBinary);
+      const outcome = await ensureDaemon(store, {
+        key: processKey("agent", node.name),
+        command: "ip",
+        args,
+        env: agentEnv(baseEnv, secrets),
+        cwd: REPO_ROOT,
+        logFile: logFile(paths, `${node.name}-agent`),
+        fingerprint: fingerprint(...args, ...inputs),
+        settleMs: AGENT_SETTLE_MS,
+      });
+      return { name: node.name, outcome };
+    }),
+  );
+  const summary = summarizeOutcomes(outcomes);
+  const detail = `harbor-ha agent ${summary.text}`;
+  return summary.changed ? changed(detail) : unchanged(detail);
+}

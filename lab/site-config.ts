@@ -1,0 +1,73 @@
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { writeFileIfChanged } from "./files.ts";
+import { POSTGRES_IMAGE_RECIPE } from "./image.ts";
+import type { LabPaths } from "./paths.ts";
+import { changed, type StepResult, unchanged } from "./steps.ts";
+import { LAB_REDIS_URL, LAB_SSH_PORT, type LabTopology } from "./topology.ts";
+
+export const LAB_SITE = "lab";
+export const LAB_VIRTUAL_ROUTER_ID = 77;
+export const LAB_HARBOR_VERSION = "2.2.2";
+
+/**
+ * The lab's site config, in the shape of config/site.example.yaml. The nodes share one
+ * filesystem (LAB.md pitfall 13): postgres.dataDir is relative, so each node's lands on its own
+ * disk; harbor.dataDir must be absolute in the schema and so is one folder for all nodes here.
+ */
+export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<string, unknown> {
+  return {
+    site: LAB_SITE,
+    vip: { address: topology.vip, prefix: topology.prefix, interface: "eth0" },
+    nodes: topology.nodes.map((node) => ({
+      name: node.name,
+      address: node.address,
+      ssh: { user: "root", port: LAB_SSH_PORT, keyFile: paths.sshKey },
+      dataRoot: paths.node(node.name).disk,
+      dockerSocket: paths.node(node.name).dockerSocket,
+    })),
+    postgres: {
+      image: POSTGRES_IMAGE_RECIPE.tag,
+      port: 5432,
+      dataDir: "postgres",
+      superuser: { passwordEnv: "HARBOR_HA_PG_PASSWORD" },
+      replication: { user: "replicator", passwordEnv: "HARBOR_HA_REPLICATION_PASSWORD" },
+      synchronous: false,
+    },
+    keepalived: { virtualRouterId: LAB_VIRTUAL_ROUTER_ID, advertInt: 1 },
+    harbor: {
+      version: LAB_HARBOR_VERSION,
+      installerBundle: join(paths.root, "harbor", `harbor-offline-installer-v${LAB_HARBOR_VERSION}.tgz`),
+      httpPort: 80,
+      adminPasswordEnv: "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
+      dataDir: join(paths.root, "harbor", "data"),
+      storage: { kind: "filesystem", path: paths.sharedDir },
+    },
+    harborRedis: { host: topology.nodes[0]?.address, port: 6379 },
+    controlPlane: { redisUrl: LAB_REDIS_URL },
+    slack: { alertChannel: "C0LABALERTS", approvers: ["U0LABOPS1", "U0LABOPS2"], twoPersonRule: true },
+    policy: {
+      automation: true,
+      probeIntervalMs: 500,
+      confirmations: 2,
+      maxLagBytes: 16_777_216,
+      flapDamping: { windowMinutes: 30, maxAutoFailovers: 2 },
+      approvalExpiryMinutes: 15,
+    },
+  };
+}
+
+export function renderSiteConfig(config: Record<string, unknown>, envFile: string): string {
+  const header = [
+    "# The local lab's site, written by `harbor-ha lab up` (rewritten on every up; edits are lost).",
+    `# Secrets are in ${envFile}; load them with: set -a; . ${envFile}; set +a`,
+    "",
+  ].join("\n");
+  return `${header}${stringify(config, { lineWidth: 0 })}`;
+}
+
+export async function ensureSiteConfig(topology: LabTopology, paths: LabPaths): Promise<StepResult> {
+  const text = renderSiteConfig(labSiteConfig(topology, paths), paths.env);
+  const wrote = await writeFileIfChanged(paths.config, text, 0o644);
+  return wrote ? changed(`wrote ${paths.config}`) : unchanged(paths.config);
+}

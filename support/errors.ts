@@ -1,0 +1,52 @@
+/**
+ * One error class per failure kind, each with the action that failed, readonly context and a
+ * hint that tells the operator what to do next. Callers switch on `code`, never on message text.
+ */
+export type ErrorCode =
+  | "CONFIG_INVALID"
+  | "CONFIG_UNREADABLE"
+  | "COMMAND_FAILED"
+  | "NOT_ROOT"
+  | "LAB_NOT_UP"
+  | "LAB_STEP_FAILED"
+  | "LAB_CONFLICT"
+  | "REDIS_UNREACHABLE"
+  | "NODE_UNKNOWN"
+  | "JOB_TIMEOUT"
+  | "JOB_FAILED";
+
+export interface HarborHaErrorOptions {
+  action: string;
+  hint: string;
+  context?: Readonly<Record<string, unknown>>;
+  cause?: unknown;
+}
+
+export class HarborHaError extends Error {
+  readonly code: ErrorCode;
+  readonly action: string;
+  readonly hint: string;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: HarborHaErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "HarborHaError";
+    this.code = code;
+    this.action = options.action;
+    this.hint = options.hint;
+    this.context = options.context ?? {};
+  }
+
+  /** Multi-line text for a terminal: what failed, why, and what to do. */
+  describe(): string {
+    return `${this.action} failed: ${this.message}\n  hint: ${this.hint}`;
+  }
+}
+
+export function isHarborHaError(error: unknown): error is HarborHaError {
+  return error instanceof HarborHaError;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
