@@ -61,7 +61,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const started = performance.now();
     jobLog.info({ event: "job.started", queuedMs: Date.now() - job.timestamp }, `${name} started`);
     try {
-      const result = await runWithPolicy(name, (signal) => execute(name, context, job.data, signal), {
+      const result = await runWithPolicy(name, JOB_POLICIES[name], (signal) => execute(name, context, job.data, signal), {
         node: node.name,
         ...(job.id ? { jobId: job.id } : {}),
       });

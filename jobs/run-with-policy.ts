@@ -1,17 +1,17 @@
 import { UnrecoverableError } from "bullmq";
 import { HarborHaError } from "../support/errors.ts";
-import { JOB_POLICIES, type JobName } from "./job-types.ts";
+import type { JobPolicy } from "./job-types.ts";
 
 /**
  * Runs one job under its policy: aborted at its timeout, and marked unrecoverable when it must
  * not run again (it is not idempotent), so BullMQ never retries an unsafe action blindly.
  */
 export async function runWithPolicy<T>(
-  name: JobName,
+  name: string,
+  policy: JobPolicy,
   work: (signal: AbortSignal) => Promise<T>,
   context: { node: string; jobId?: string },
 ): Promise<T> {
-  const policy = JOB_POLICIES[name];
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {

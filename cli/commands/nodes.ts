@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { SiteConfig } from "../../config/schema.ts";
 import type { JobOutcome } from "../../jobs/node-jobs.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { errorMessage } from "../../support/errors.ts";
@@ -11,40 +12,48 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
   nodes
     .command("ping")
     .description("send a ping job to every node's agent and print each round trip")
+    .option("--node <name>", "ping only this node")
     .option("--json", "print the answers as JSON")
     .option("--wait <ms>", "how long to wait for each agent", "8000")
-    .action(async (options: { json?: boolean; wait: string }) => {
+    .action(async (options: { json?: boolean; wait: string; node?: string }) => {
       const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
-      await assertRedisReachable(site.controlPlane.redisUrl);
-      const jobs = new NodeJobs(site);
-      try {
-        const answers = await Promise.all(
-          site.nodes.map(async (node) => {
-            try {
-              const outcome = await jobs.send(node.name, "ping", { sentAt: Date.now() }, { waitMs: Number(options.wait) });
-              return { node: node.name, address: node.address, ok: true as const, outcome };
-            } catch (error) {
-              return { node: node.name, address: node.address, ok: false as const, error: errorMessage(error) };
-            }
-          }),
-        );
-        if (options.json) {
-          console.log(JSON.stringify(answers, null, 2));
-        } else {
-          for (const answer of answers) console.log(formatPingLine(answer));
-        }
-        setExit(answers.every((answer) => answer.ok) ? EXIT.ok : EXIT.failed);
-      } finally {
-        await jobs.close();
+      const names = options.node ? [options.node] : site.nodes.map((node) => node.name);
+      const answers = await pingNodes(site, names, Number(options.wait));
+      if (options.json) {
+        console.log(JSON.stringify(answers, null, 2));
+      } else {
+        for (const answer of answers) console.log(formatPingLine(answer));
       }
+      setExit(answers.every((answer) => answer.ok) ? EXIT.ok : EXIT.failed);
     });
 }
 
-type PingAnswer =
+/** Pings nodes' agents at once; a silent node is an answer (ok: false), not an exception. */
+export async function pingNodes(site: SiteConfig, names: readonly string[], waitMs: number): Promise<PingAnswer[]> {
+  await assertRedisReachable(site.controlPlane.redisUrl);
+  const jobs = new NodeJobs(site);
+  try {
+    return await Promise.all(
+      names.map(async (name): Promise<PingAnswer> => {
+        const address = site.nodes.find((node) => node.name === name)?.address ?? "?";
+        try {
+          const outcome = await jobs.send(name, "ping", { sentAt: Date.now() }, { waitMs });
+          return { node: name, address, ok: true, outcome };
+        } catch (error) {
+          return { node: name, address, ok: false, error: errorMessage(error) };
+        }
+      }),
+    );
+  } finally {
+    await jobs.close();
+  }
+}
+
+export type PingAnswer =
   | { node: string; address: string; ok: true; outcome: JobOutcome<"ping"> }
   | { node: string; address: string; ok: false; error: string };
 
-function formatPingLine(answer: PingAnswer): string {
+export function formatPingLine(answer: PingAnswer): string {
   const head = `${answer.node.padEnd(8)} ${answer.address.padEnd(15)}`;
   if (!answer.ok) return `${head} FAIL  ${answer.error}`;
   const { result, roundTripMs } = answer.outcome;
