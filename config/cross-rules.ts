@@ -86,7 +86,10 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
   nodePorts.forEach(([label, portNumber, path], index) => {
     const clash = nodePorts.slice(0, index).find(([, other]) => other === portNumber);
     if (clash) {
-      problems.push({ path, message: `port ${portNumber} is also used by ${clash[0]} on the same node (${label})` });
+      problems.push({
+        path,
+        message: `port ${portNumber} is also used by ${clash[0]} on the same node (${label})`,
+      });
     }
   });
 
@@ -101,7 +104,8 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
   if (site.slack.twoPersonRule && onlyUsers && seenApprovers.size < 2) {
     problems.push({
       path: ["slack", "twoPersonRule"],
-      message: "the two-person rule needs at least two approvers (or a user group), or nothing could ever be approved",
+      message:
+        "the two-person rule needs at least two approvers (or a user group), or nothing could ever be approved",
     });
   }
   return problems;

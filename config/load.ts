@@ -35,7 +35,8 @@ export function formatProblem(problem: LocatedProblem): string {
 /** zod's wording is for developers; these are for operators editing a YAML file. */
 function operatorMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
-  if (issue.code === "unrecognized_keys") return `unknown key (allowed keys are listed in config/site.example.yaml)`;
+  if (issue.code === "unrecognized_keys")
+    return `unknown key (allowed keys are listed in config/site.example.yaml)`;
   if (issue.code === "invalid_union" && "discriminator" in issue) return "unknown kind";
   return issue.message;
 }
@@ -68,17 +69,21 @@ export async function loadSiteConfig(file: string): Promise<LoadedSite> {
 export function parseSiteConfig(text: string, file: string): LoadedSite {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
+  const lineOf = (offset: number | undefined) =>
+    offset === undefined ? 1 : lineCounter.linePos(offset).line;
 
   /** The line of the deepest node that exists along the path (a missing key points at its parent). */
   const locate = (problem: { path: readonly PropertyKey[]; message: string }): LocatedProblem => {
     const path = problem.path.filter((key): key is string | number => typeof key !== "symbol");
     for (let depth = path.length; depth >= 0; depth -= 1) {
-      const node = document.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      const node = document.getIn(path.slice(0, depth), true) as
+        | { range?: [number, number, number] }
+        | undefined;
       // A key's line is more helpful than its value's (a nested map starts on the next line).
       const pair = depth > 0 ? findKeyLine(path.slice(0, depth)) : undefined;
       if (pair !== undefined) return { file, line: pair, path: formatPath(path), message: problem.message };
-      if (node?.range) return { file, line: lineOf(node.range[0]), path: formatPath(path), message: problem.message };
+      if (node?.range)
+        return { file, line: lineOf(node.range[0]), path: formatPath(path), message: problem.message };
     }
     return { file, line: 1, path: formatPath(path), message: problem.message };
   };
@@ -87,8 +92,9 @@ export function parseSiteConfig(text: string, file: string): LoadedSite {
     const last = path[path.length - 1];
     if (typeof last !== "string") return undefined;
     const parent = path.length === 1 ? document.contents : document.getIn(path.slice(0, -1), true);
-    const items = (parent as { items?: Array<{ key?: { value?: unknown; range?: [number, number, number] } }> })
-      ?.items;
+    const items = (
+      parent as { items?: Array<{ key?: { value?: unknown; range?: [number, number, number] } }> }
+    )?.items;
     const pair = items?.find((item) => item.key?.value === last);
     return pair?.key?.range ? lineOf(pair.key.range[0]) : undefined;
   };

@@ -8,14 +8,16 @@ import { z } from "zod";
 
 const ipv4 = z.string().refine((value) => isIP(value) === 4, { message: "not an IPv4 address" });
 const port = z.number().int().min(1).max(65535);
-const name = z
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
+  message: "use lowercase letters, digits and '-', starting with a letter",
+});
+const absolutePath = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}$/, { message: "use lowercase letters, digits and '-', starting with a letter" });
-const absolutePath = z.string().refine((value) => value.startsWith("/"), { message: "must be an absolute path" });
+  .refine((value) => value.startsWith("/"), { message: "must be an absolute path" });
 /** The name of the environment variable that holds a secret: the secret itself never is in the file. */
-const envName = z
-  .string()
-  .regex(/^[A-Z_][A-Z0-9_]*$/, { message: "must name an environment variable (A-Z, 0-9, _), not hold the secret" });
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+  message: "must name an environment variable (A-Z, 0-9, _), not hold the secret",
+});
 const slackUser = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, {
   message: "must be a Slack user ID (U.../W...) or user group ID (S...)",
 });
@@ -71,14 +73,22 @@ const policySchema = z.strictObject({
   automation: z.boolean().default(true),
   probeIntervalMs: z.number().int().min(50).max(60_000).default(500),
   confirmations: z.number().int().min(1).max(20).default(2),
-  maxLagBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+  maxLagBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024 * 1024),
   flapDamping: z
     .strictObject({
       windowMinutes: z.number().positive().default(30),
       maxAutoFailovers: z.number().int().min(1).default(2),
     })
     .prefault({}),
-  approvalExpiryMinutes: z.number().positive().max(24 * 60).default(15),
+  approvalExpiryMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(15),
 });
 
 export const siteSchema = z.strictObject({
@@ -97,7 +107,9 @@ export const siteSchema = z.strictObject({
     redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, { message: "must be a redis:// or rediss:// URL" }),
   }),
   slack: z.strictObject({
-    alertChannel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, { message: "must be a Slack channel ID (C... or G...)" }),
+    alertChannel: z
+      .string()
+      .regex(/^[CG][A-Z0-9]{2,}$/, { message: "must be a Slack channel ID (C... or G...)" }),
     approvers: z.array(slackUser).min(1, { message: "name at least one approver" }),
     twoPersonRule: z.boolean().default(false),
   }),

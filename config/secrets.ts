@@ -12,7 +12,11 @@ export type SiteSecrets = Readonly<Record<SecretReference["key"], string>>;
 
 export function secretReferences(site: SiteConfig): SecretReference[] {
   return [
-    { key: "pgPassword", path: "postgres.superuser.passwordEnv", envName: site.postgres.superuser.passwordEnv },
+    {
+      key: "pgPassword",
+      path: "postgres.superuser.passwordEnv",
+      envName: site.postgres.superuser.passwordEnv,
+    },
     {
       key: "replicationPassword",
       path: "postgres.replication.passwordEnv",
@@ -34,7 +38,10 @@ export function missingSecrets(
  * Reads the site's secrets from the environment, once, at a process's entry point. Every
  * missing variable is named at once, with the config field that names it.
  */
-export function resolveSecrets(site: SiteConfig, env: Readonly<Record<string, string | undefined>>): SiteSecrets {
+export function resolveSecrets(
+  site: SiteConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): SiteSecrets {
   const missing = missingSecrets(site, env);
   if (missing.length > 0) {
     throw new HarborHaError(

@@ -1,14 +1,13 @@
+import { type Job, UnrecoverableError, Worker } from "bullmq";
 import Docker from "dockerode";
-import { type Job, Worker } from "bullmq";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { Logger } from "../support/logger.ts";
 import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
 import type { AgentContext } from "./executors/agent-context.ts";
 import { EXECUTORS, type Executor } from "./executors/index.ts";
-import { JOB_POLICIES, type JobName, isJobName } from "./job-types.ts";
+import { isJobName, JOB_POLICIES, type JobName } from "./job-types.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
 import { runWithPolicy } from "./run-with-policy.ts";
-import { UnrecoverableError } from "bullmq";
 
 export interface AgentOptions {
   readonly site: SiteConfig;
@@ -49,27 +48,40 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     startedAt: Date.now(),
   };
   const connection = createDurableRedis(site.controlPlane.redisUrl);
-  connection.on("error", (error) => logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"));
+  connection.on("error", (error) =>
+    logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
+  );
 
   const processJob = async (job: Job) => {
     const jobLog = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
     if (!isJobName(job.name)) {
       jobLog.error({ event: "job.unknown" }, "unknown job name: refused");
-      throw new UnrecoverableError(`unknown job ${job.name}: this agent runs ${Object.keys(EXECUTORS).join(", ")}`);
+      throw new UnrecoverableError(
+        `unknown job ${job.name}: this agent runs ${Object.keys(EXECUTORS).join(", ")}`,
+      );
     }
     const name = job.name;
     const started = performance.now();
     jobLog.info({ event: "job.started", queuedMs: Date.now() - job.timestamp }, `${name} started`);
     try {
-      const result = await runWithPolicy(name, JOB_POLICIES[name], (signal) => execute(name, context, job.data, signal), {
-        node: node.name,
-        ...(job.id ? { jobId: job.id } : {}),
-      });
+      const result = await runWithPolicy(
+        name,
+        JOB_POLICIES[name],
+        (signal) => execute(name, context, job.data, signal),
+        {
+          node: node.name,
+          ...(job.id ? { jobId: job.id } : {}),
+        },
+      );
       jobLog.info({ event: "job.done", durationMs: Math.round(performance.now() - started) }, `${name} done`);
       return result;
     } catch (error) {
       jobLog.error(
-        { event: "job.failed", durationMs: Math.round(performance.now() - started), err: (error as Error).message },
+        {
+          event: "job.failed",
+          durationMs: Math.round(performance.now() - started),
+          err: (error as Error).message,
+        },
         `${name} failed`,
       );
       throw error;
@@ -86,10 +98,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     stalledInterval: 5_000,
     maxStalledCount: 1,
   });
-  worker.on("error", (error) => logger.warn({ event: "worker.error", err: error.message }, "queue worker error"));
+  worker.on("error", (error) =>
+    logger.warn({ event: "worker.error", err: error.message }, "queue worker error"),
+  );
   await worker.waitUntilReady();
   logger.info(
-    { event: "agent.ready", queue: nodeQueueName(node.name), redis: redactRedisUrl(site.controlPlane.redisUrl) },
+    {
+      event: "agent.ready",
+      queue: nodeQueueName(node.name),
+      redis: redactRedisUrl(site.controlPlane.redisUrl),
+    },
     `agent for ${node.name} is consuming its queue`,
   );
 

@@ -8,7 +8,10 @@ export type DockerVersionObservation =
  * Asks a node's Docker daemon for its version. Never throws and changes nothing: a dead or
  * hung daemon is an observation like any other.
  */
-export async function probeDockerVersion(docker: Docker, timeoutMs: number): Promise<DockerVersionObservation> {
+export async function probeDockerVersion(
+  docker: Docker,
+  timeoutMs: number,
+): Promise<DockerVersionObservation> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {

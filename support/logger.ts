@@ -49,11 +49,17 @@ export function createLogger(options: LoggerOptions): Logger {
       ...pinoOptions,
       transport: {
         target: "pino-pretty",
-        options: { colorize: true, ignore: "pid,hostname", messageFormat: "[{component}{if node} {node}{end}] {msg}" },
+        options: {
+          colorize: true,
+          ignore: "pid,hostname",
+          messageFormat: "[{component}{if node} {node}{end}] {msg}",
+        },
       },
     });
   }
-  return options.destination ? pino(pinoOptions, options.destination as pino.DestinationStream) : pino(pinoOptions);
+  return options.destination
+    ? pino(pinoOptions, options.destination as pino.DestinationStream)
+    : pino(pinoOptions);
 }
 
 /** The format a process should log in: JSON unless a person is watching a terminal or asked for pretty. */

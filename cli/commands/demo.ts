@@ -25,7 +25,9 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         format: defaultLogFormat(process.stderr, global.logFormat),
         destination: process.stderr,
       });
-      console.log("harbor-ha demo: bringing up the local two-node lab (needs root; installs what is missing)");
+      console.log(
+        "harbor-ha demo: bringing up the local two-node lab (needs root; installs what is missing)",
+      );
       const summary = await labUp({ logger, onStep: (event) => console.log(formatStep(event)) });
       console.log(formatUpSummary(summary));
       const { site } = await loadSiteConfig(summary.config);
@@ -36,7 +38,9 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         FIRST_PING_WAIT_MS,
       );
       for (const answer of answers) console.log(formatPingLine(answer));
-      console.log("\nnext: `npx harbor-ha lab status`, `npx harbor-ha nodes ping`, and `npx harbor-ha lab down` to remove it all");
+      console.log(
+        "\nnext: `npx harbor-ha lab status`, `npx harbor-ha nodes ping`, and `npx harbor-ha lab down` to remove it all",
+      );
       setExit(answers.every((answer) => answer.ok) ? EXIT.ok : EXIT.failed);
     });
 }

@@ -29,7 +29,11 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
 }
 
 /** Pings nodes' agents at once; a silent node is an answer (ok: false), not an exception. */
-export async function pingNodes(site: SiteConfig, names: readonly string[], waitMs: number): Promise<PingAnswer[]> {
+export async function pingNodes(
+  site: SiteConfig,
+  names: readonly string[],
+  waitMs: number,
+): Promise<PingAnswer[]> {
   await assertRedisReachable(site.controlPlane.redisUrl);
   const jobs = new NodeJobs(site);
   try {
@@ -57,6 +61,8 @@ export function formatPingLine(answer: PingAnswer): string {
   const head = `${answer.node.padEnd(8)} ${answer.address.padEnd(15)}`;
   if (!answer.ok) return `${head} FAIL  ${answer.error}`;
   const { result, roundTripMs } = answer.outcome;
-  const docker = result.dockerVersion ? `docker ${result.dockerVersion}` : `docker DOWN (${result.dockerError})`;
+  const docker = result.dockerVersion
+    ? `docker ${result.dockerVersion}`
+    : `docker DOWN (${result.dockerError})`;
   return `${head} ok    ${formatMs(roundTripMs).padStart(7)}  host ${result.hostname}  ${docker}  up ${formatDuration(result.hostUptimeSeconds)}  agent pid ${result.agentPid}`;
 }

@@ -31,7 +31,10 @@ describe("agents on BullMQ with a real Redis", () => {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const eventsConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(nodeQueueName(node), { connection, prefix: queuePrefix(site) });
-    const events = new QueueEvents(nodeQueueName(node), { connection: eventsConnection, prefix: queuePrefix(site) });
+    const events = new QueueEvents(nodeQueueName(node), {
+      connection: eventsConnection,
+      prefix: queuePrefix(site),
+    });
     return {
       queue,
       events,
@@ -69,7 +72,11 @@ describe("agents on BullMQ with a real Redis", () => {
     const [first, second] = [await startAgent("node01"), await startAgent("node02")];
     const result = await runCli(["nodes", "ping", "--json", "--config", config]);
     assert.equal(result.code, 0, result.stderr);
-    const answers = JSON.parse(result.stdout) as Array<{ node: string; ok: boolean; outcome: { result: Record<string, unknown> } }>;
+    const answers = JSON.parse(result.stdout) as Array<{
+      node: string;
+      ok: boolean;
+      outcome: { result: Record<string, unknown> };
+    }>;
     assert.deepEqual(
       answers.map((a) => [a.node, a.ok]),
       [
@@ -117,7 +124,17 @@ describe("agents on BullMQ with a real Redis", () => {
 
   test("a running agent rides through a Redis restart", async () => {
     await redis.restart();
-    const result = await runCli(["nodes", "ping", "--node", "node01", "--json", "--wait", "15000", "--config", config]);
+    const result = await runCli([
+      "nodes",
+      "ping",
+      "--node",
+      "node01",
+      "--json",
+      "--wait",
+      "15000",
+      "--config",
+      config,
+    ]);
     const answers = JSON.parse(result.stdout) as Array<{ node: string; ok: boolean }>;
     assert.deepEqual(answers, [{ ...answers[0], node: "node01", ok: true }], result.stdout);
   });
@@ -125,7 +142,11 @@ describe("agents on BullMQ with a real Redis", () => {
   test("an unknown job is refused at once and never retried", async () => {
     const client = queueFor("node01");
     try {
-      const job = await client.queue.add("format-disk", {}, { attempts: 3, backoff: { type: "fixed", delay: 10 } });
+      const job = await client.queue.add(
+        "format-disk",
+        {},
+        { attempts: 3, backoff: { type: "fixed", delay: 10 } },
+      );
       await assert.rejects(job.waitUntilFinished(client.events, 10_000), /unknown job format-disk/);
       const failed = await client.queue.getJob(job.id ?? "");
       assert.equal(failed?.attemptsMade, 1, "no retry of a job this agent does not know");

@@ -26,7 +26,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`harbor-ha ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`harbor-ha ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`),
+      );
     }, timeoutMs);
     child.on("exit", (code) => {
       clearTimeout(timer);

@@ -25,7 +25,11 @@ describe("site config: valid", () => {
       site.nodes.map((node) => node.name),
       ["node01", "node02"],
     );
-    assert.equal(site.nodes[1]?.dataRoot, "/var/lib/harbor-ha", "dataRoot defaults for the node that omits it");
+    assert.equal(
+      site.nodes[1]?.dataRoot,
+      "/var/lib/harbor-ha",
+      "dataRoot defaults for the node that omits it",
+    );
     assert.equal(site.nodes[1]?.dockerSocket, "/var/run/docker.sock");
     assert.equal(site.policy.probeIntervalMs, 500);
     assert.deepEqual(warnings, []);
@@ -68,7 +72,10 @@ describe("site config: each kind of invalid names the file, line and path", () =
       ["vip.prefix", "nodes[0].ssh.port", "keepalived.virtualRouterId", "slack.approvers"],
     );
     const lines = problems.map((p) => p.line);
-    assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+    assert.deepEqual(
+      lines,
+      [...lines].sort((a, b) => a - b),
+    );
     assert.equal(problems[1]?.line, lineOf(text, "port: twenty-two"));
   });
 
@@ -186,7 +193,10 @@ describe("site secrets", () => {
       missingSecrets(site, env).map((ref) => ref.envName),
       ["HARBOR_HA_REPLICATION_PASSWORD", "HARBOR_HA_HARBOR_ADMIN_PASSWORD"],
     );
-    assert.throws(() => resolveSecrets(site, env), /HARBOR_HA_REPLICATION_PASSWORD \(named by postgres.replication.passwordEnv\)/);
+    assert.throws(
+      () => resolveSecrets(site, env),
+      /HARBOR_HA_REPLICATION_PASSWORD \(named by postgres.replication.passwordEnv\)/,
+    );
   });
 
   test("secrets are read from the variables the file names", () => {
@@ -195,6 +205,10 @@ describe("site secrets", () => {
       HARBOR_HA_REPLICATION_PASSWORD: "repl",
       HARBOR_HA_HARBOR_ADMIN_PASSWORD: "admin",
     });
-    assert.deepEqual(secrets, { pgPassword: "pg", replicationPassword: "repl", harborAdminPassword: "admin" });
+    assert.deepEqual(secrets, {
+      pgPassword: "pg",
+      replicationPassword: "repl",
+      harborAdminPassword: "admin",
+    });
   });
 });

@@ -18,7 +18,10 @@ function capture() {
 test("every line carries component and node, and secrets are redacted", () => {
   const { lines, destination } = capture();
   const logger = createLogger({ component: "agent", node: "node02", destination });
-  logger.info({ db: { password: "hunter2" }, env: { HARBOR_HA_PG_PASSWORD: "hunter2" }, token: "xoxb-1" }, "hello");
+  logger.info(
+    { db: { password: "hunter2" }, env: { HARBOR_HA_PG_PASSWORD: "hunter2" }, token: "xoxb-1" },
+    "hello",
+  );
   const line = JSON.parse(lines[0] ?? "{}");
   assert.equal(line.component, "agent");
   assert.equal(line.node, "node02");

@@ -61,7 +61,8 @@ describe("running a job under its policy", () => {
   test("every job policy retries only when the job is idempotent", () => {
     for (const [name, policy] of Object.entries(JOB_POLICIES)) {
       assert.ok(policy.timeoutMs > 0, `${name} has a timeout`);
-      if (!policy.idempotent) assert.equal(policy.attempts, 1, `${name} is not idempotent and must not retry`);
+      if (!policy.idempotent)
+        assert.equal(policy.attempts, 1, `${name} is not idempotent and must not retry`);
     }
   });
 });

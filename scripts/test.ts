@@ -1,0 +1,42 @@
+// `npm test`: installs what the suite needs (Debian packages through apt-get, as root, saying so),
+// then runs every test file with node's own test runner: unit, then integration, then lab tests.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensurePackages } from "../lab/packages.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const LAYERS = ["unit", "integration", "lab"] as const;
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".test.ts"))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+const only = process.argv.slice(2).filter((arg) => (LAYERS as readonly string[]).includes(arg));
+const layers = only.length > 0 ? only : [...LAYERS];
+const files = layers.flatMap((layer) => testFiles(join(root, "test", layer)));
+
+if (layers.some((layer) => layer !== "unit")) {
+  if (process.getuid?.() !== 0) {
+    console.error(
+      "npm test: the integration and lab tests need root (network namespaces, apt-get); run as root",
+    );
+    process.exit(2);
+  }
+  console.log("npm test: checking system packages (apt-get installs any that are missing)");
+  const packages = await ensurePackages();
+  console.log(`npm test: ${packages.detail}`);
+}
+
+console.log(`npm test: ${files.length} test files (${layers.join(", ")})`);
+// One file at a time: the lab test owns fixed addresses, and 2 cores are better spent on one lab.
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
+  { cwd: root, stdio: "inherit" },
+);
+process.exit(result.status ?? 1);
