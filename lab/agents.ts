@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { ensureDaemon, summarizeOutcomes } from "./daemons.ts";
 import { fingerprint, readTextIfExists } from "./files.ts";
 import { type LabPaths, logFile } from "./paths.ts";
+import { type ProcessRecord, readRunLog } from "./processes.ts";
 import { readEnvFile } from "./secrets.ts";
 import { processKey, type StateStore } from "./state.ts";
 import { changed, type StepResult, unchanged } from "./steps.ts";
@@ -11,8 +12,15 @@ import type { LabNode, LabTopology } from "./topology.ts";
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const CLI_ENTRY = fileURLToPath(new URL("../bin/harbor-ha.js", import.meta.url));
 
-/** How long a freshly started agent must stay alive to count as started (it has no probe of its own here). */
-export const AGENT_SETTLE_MS = 2_000;
+/**
+ * The agent logs this event (JSON, HARBOR_HA_LOG_FORMAT=json) once it consumes its queue: the
+ * lab waits for it rather than for a fixed time. It comes within the first lines of a run.
+ */
+export const AGENT_READY_EVENT = "agent.ready";
+
+export async function agentReady(record: ProcessRecord): Promise<boolean> {
+  return (await readRunLog(record, "start", 64 * 1024)).includes(`"event":"${AGENT_READY_EVENT}"`);
+}
 
 /** `ip netns exec` is fine for the agent: it needs the node's network, not the cgroup hierarchy. */
 export function agentArgs(node: LabNode, configFile: string, nodeBinary: string): string[] {
@@ -65,7 +73,8 @@ export async function ensureAgents(
         cwd: REPO_ROOT,
         logFile: logFile(paths, `${node.name}-agent`),
         fingerprint: fingerprint(...args, ...inputs),
-        settleMs: AGENT_SETTLE_MS,
+        ready: agentReady,
+        readyTimeoutMs: 30_000,
       });
       return { name: node.name, outcome };
     }),

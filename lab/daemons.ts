@@ -3,7 +3,7 @@ import {
   type DetachedSpec,
   isAlive,
   type ProcessRecord,
-  readLogTail,
+  readRunLog,
   spawnDetached,
   stopProcesses,
 } from "./processes.ts";
@@ -13,10 +13,8 @@ import type { StateStore } from "./state.ts";
 export interface DaemonSpec extends DetachedSpec {
   /** The key it is recorded under in the lab state. */
   readonly key: string;
-  /** One probe: true once the daemon answers (a ping, a banner). */
-  readonly ready?: () => Promise<boolean>;
-  /** For daemons with no probe: how long a fresh start must stay alive to count as started. */
-  readonly settleMs?: number;
+  /** One probe of the started process: true once it answers (a ping, a banner, a log line). */
+  readonly ready: (record: ProcessRecord) => Promise<boolean>;
   readonly readyTimeoutMs?: number;
 }
 
@@ -42,13 +40,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitUntilServing(spec: DaemonSpec, record: ProcessRecord): Promise<void> {
   const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000);
-  if (!spec.ready) {
-    await sleep(spec.settleMs ?? 0);
-    if (await isAlive(record)) return;
-    throw await notServing(spec, record, "exited right after it started");
-  }
   for (;;) {
-    if (await spec.ready().catch(() => false)) return;
+    if (await spec.ready(record).catch(() => false)) return;
     if (!(await isAlive(record))) throw await notServing(spec, record, "exited before it answered");
     if (Date.now() > deadline) throw await notServing(spec, record, "did not answer in time");
     await sleep(100);
@@ -56,7 +49,7 @@ async function waitUntilServing(spec: DaemonSpec, record: ProcessRecord): Promis
 }
 
 async function notServing(spec: DaemonSpec, record: ProcessRecord, what: string): Promise<HarborHaError> {
-  const log = (await readLogTail(spec.logFile, 800)).trim();
+  const log = (await readRunLog(record, "end", 800)).trim();
   return new HarborHaError(
     "LAB_STEP_FAILED",
     `${spec.key} (pid ${record.pid}) ${what}${log ? `; its log ends:\n${log}` : ""}`,
@@ -77,7 +70,7 @@ export async function ensureDaemon(store: StateStore, spec: DaemonSpec): Promise
   const alive = record ? await isAlive(record) : false;
   const decision = decideDaemon(record, alive, spec.fingerprint);
   if (decision === "keep" && record) {
-    await waitUntilServing({ ...spec, settleMs: 0 }, record);
+    await waitUntilServing(spec, record);
     return "running";
   }
   if (decision === "replace" && record) await stopProcesses([record], 20_000);

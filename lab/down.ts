@@ -3,20 +3,23 @@ import type { Logger } from "../support/logger.ts";
 import { labCgroupDirs, removeCgroupDirs } from "./cgroups.ts";
 import { exists } from "./files.ts";
 import { removeCreatedHostPaths } from "./host-paths.ts";
-import { readMountPoints, unmountUnder } from "./mounts.ts";
+import { isUnder, readMountPoints, unmountUnder } from "./mounts.ts";
 import { parseIpAddr, removeNetwork } from "./network.ts";
 import { labPaths } from "./paths.ts";
 import { killPids, type ProcessRecord, stopProcesses } from "./processes.ts";
 import { run } from "./shell.ts";
 import { type LabState, readState } from "./state.ts";
 import { changed, type StepEvent, StepRunner, unchanged } from "./steps.ts";
-import { strayLabPids } from "./sweep.ts";
+import { socketPathsOf, strayLabPids } from "./sweep.ts";
 import { LAB_BRIDGE, type LabNode, labNode, MAX_NODES } from "./topology.ts";
 
 export interface LabDownOptions {
   logger: Logger;
   onStep?: (event: StepEvent) => void;
 }
+
+/** containerd's shims keep their sockets here whatever containerd's own state folder is. */
+const SHIM_SOCKET_DIR = "/run/containerd/s";
 
 /** dockerd waits up to 15 s for its containers on shutdown; give it that and a little more. */
 export const TERM_TIMEOUT_MS = 20_000;
@@ -88,7 +91,11 @@ export async function labDown(options: LabDownOptions): Promise<void> {
     );
     if (pids.length === 0) return unchanged("no process left in the lab's namespaces or cgroups");
     const names = await Promise.all(pids.map(async (pid) => `${pid} ${await commandName(pid)}`));
+    const sockets = (await Promise.all(pids.map(socketPathsOf)))
+      .flat()
+      .filter((p) => isUnder(p, SHIM_SOCKET_DIR));
     await killPids(pids);
+    await Promise.all(sockets.map((socket) => rm(socket, { force: true })));
     return changed(`killed ${pids.length} left in the lab's namespaces or cgroups: ${names.join(", ")}`);
   });
 

@@ -20,7 +20,9 @@ export const HOST_PATHS_DAEMONS_CREATE = [
   "/opt/containerd",
 ] as const;
 
-export async function absentHostPaths(paths: readonly string[] = HOST_PATHS_DAEMONS_CREATE): Promise<string[]> {
+export async function absentHostPaths(
+  paths: readonly string[] = HOST_PATHS_DAEMONS_CREATE,
+): Promise<string[]> {
   const absent: string[] = [];
   for (const path of paths) if (!(await exists(path))) absent.push(path);
   return absent;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync, writeSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
+import { open, readFile } from "node:fs/promises";
 import { HarborHaError } from "../support/errors.ts";
 import { describeCommand } from "./shell.ts";
 
@@ -14,6 +14,8 @@ export interface ProcessRecord {
   readonly startTime: number;
   readonly argv: readonly string[];
   readonly logFile: string;
+  /** Where this start's output begins in the log file (it is appended to across restarts). */
+  readonly logOffset: number;
   /** A hash of what the process was started from (argv, config); a change means restart. */
   readonly fingerprint: string;
 }
@@ -67,6 +69,7 @@ export interface DetachedSpec {
 export async function spawnDetached(spec: DetachedSpec): Promise<ProcessRecord> {
   const fd = openSync(spec.logFile, "a", 0o640);
   try {
+    const logOffset = fstatSync(fd).size;
     writeSync(fd, `${START_MARK} ${new Date().toISOString()}: ${describeCommand(spec.command, spec.args)}\n`);
     const child = spawn(spec.command, spec.args, {
       detached: true,
@@ -91,6 +94,7 @@ export async function spawnDetached(spec: DetachedSpec): Promise<ProcessRecord> 
       startTime: stat?.startTime ?? -1,
       argv: [spec.command, ...spec.args],
       logFile: spec.logFile,
+      logOffset,
       fingerprint: spec.fingerprint,
     };
   } finally {
@@ -157,24 +161,34 @@ export async function killPids(pids: readonly number[]): Promise<number> {
   const records: ProcessRecord[] = [];
   for (const pid of pids) {
     const stat = await readProcStat(pid);
-    if (stat) records.push({ pid, startTime: stat.startTime, argv: [], logFile: "", fingerprint: "" });
+    if (stat) records.push({ pid, startTime: stat.startTime, argv: [], logFile: "", logOffset: 0, fingerprint: "" });
   }
   for (const record of records) signal(record.pid, "SIGKILL");
   await waitForExit(records, 10_000);
   return records.length;
 }
 
-/** Each start appends this line to the log, so the log tells the runs apart. */
+/** Each start appends this line to the log, so a person reading it can tell the runs apart. */
 export const START_MARK = "--- harbor-ha lab: started";
 
-/** The end of the log of the latest start only: an earlier run's output would mislead. */
-export async function readLogTail(file: string, chars = 1_500): Promise<string> {
+/**
+ * Up to `maxBytes` of one start's output: from its beginning (`from: "start"`, to look for a
+ * readiness line) or its end (`from: "end"`, to quote in an error). Never an earlier run's.
+ */
+export async function readRunLog(
+  record: Pick<ProcessRecord, "logFile" | "logOffset">,
+  from: "start" | "end",
+  maxBytes = 1_500,
+): Promise<string> {
+  const handle = await open(record.logFile, "r").catch(() => undefined);
+  if (!handle) return "";
   try {
-    const text = await readFile(file, "utf8");
-    const mark = text.lastIndexOf(START_MARK);
-    const latest = mark < 0 ? text : text.slice(text.indexOf("\n", mark) + 1);
-    return latest.length > chars ? `…${latest.slice(-chars)}` : latest;
-  } catch {
-    return "";
+    const size = (await handle.stat()).size;
+    const position = from === "start" ? record.logOffset : Math.max(record.logOffset, size - maxBytes);
+    const length = Math.max(0, Math.min(maxBytes, size - position));
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, position);
+    return buffer.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await handle.close();
   }
 }

@@ -25,6 +25,7 @@ const processSchema = z.object({
   startTime: z.number().int(),
   argv: z.array(z.string()),
   logFile: z.string(),
+  logOffset: z.number().int().min(0).default(0),
   fingerprint: z.string(),
 });
 

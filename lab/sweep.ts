@@ -1,4 +1,4 @@
-import { readdir, readlink, stat } from "node:fs/promises";
+import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { pidsInCgroups } from "./cgroups.ts";
 
 /** The inode numbers of the named network namespaces (`/run/netns/NAME` is a bind mount of the nsfs file). */
@@ -39,4 +39,34 @@ export async function strayLabPids(
   }
   pids.delete(process.pid);
   return [...pids].sort((a, b) => a - b);
+}
+
+/** Unix socket paths by inode, from /proc/PID/net/unix (the table of the process's network namespace). */
+export function parseUnixSockets(table: string): Map<number, string> {
+  const byInode = new Map<number, string>();
+  for (const line of table.split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const inode = Number(fields[6]);
+    const path = fields[7];
+    if (path?.startsWith("/") && Number.isFinite(inode)) byInode.set(inode, path);
+  }
+  return byInode;
+}
+
+/**
+ * The filesystem sockets a process holds open. A killed containerd shim cannot remove its socket,
+ * which containerd keeps at /run/containerd/s whatever its own state folder is; down removes the
+ * ones its leftovers held, and only those.
+ */
+export async function socketPathsOf(pid: number): Promise<string[]> {
+  const table = parseUnixSockets(await readFile(`/proc/${pid}/net/unix`, "utf8").catch(() => ""));
+  const paths: string[] = [];
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
+    const inode = Number(
+      (await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")).match(/^socket:\[(\d+)\]$/)?.[1],
+    );
+    const path = table.get(inode);
+    if (path) paths.push(path);
+  }
+  return paths;
 }

@@ -51,7 +51,7 @@ export function createLogger(options: LoggerOptions): Logger {
         target: "pino-pretty",
         options: {
           colorize: true,
-          ignore: "pid,hostname",
+          ignore: "pid,hostname,component,node",
           messageFormat: "[{component}{if node} {node}{end}] {msg}",
         },
       },
