@@ -1,3 +1,4 @@
+import { HarborHaError } from "../support/errors.ts";
 import { run } from "./shell.ts";
 import { changed, type StepResult, unchanged } from "./steps.ts";
 import type { LabNode, LabTopology } from "./topology.ts";
@@ -90,8 +91,41 @@ export async function readNetwork(names: readonly string[]): Promise<NetworkSnap
   return { rootLinks, namespaces, nodeLinks };
 }
 
+function ipv4ToInt(address: string): number {
+  return address.split(".").reduce((value, octet) => value * 256 + Number(octet), 0);
+}
+
+/** Whether two IPv4 networks ("a.b.c.d/p") share any address. */
+export function networksOverlap(a: string, b: string): boolean {
+  const [addressA = "", prefixA = "32"] = a.split("/");
+  const [addressB = "", prefixB = "32"] = b.split("/");
+  const prefix = Math.min(Number(prefixA), Number(prefixB));
+  const size = 2 ** (32 - prefix);
+  return Math.floor(ipv4ToInt(addressA) / size) === Math.floor(ipv4ToInt(addressB) / size);
+}
+
+/** Root-namespace interfaces, other than the lab's bridge, on a network that overlaps the lab's. */
+export function conflictingLinks(topology: LabTopology, snapshot: NetworkSnapshot): string[] {
+  const lab = `${topology.hostAddress}/${topology.prefix}`;
+  return snapshot.rootLinks
+    .filter((link) => link.name !== topology.bridge && link.addresses.some((a) => networksOverlap(a, lab)))
+    .map((link) => `${link.name} (${link.addresses.join(", ")})`);
+}
+
 export async function ensureNetwork(topology: LabTopology): Promise<StepResult> {
   const snapshot = await readNetwork(topology.nodes.map((n) => n.netns));
+  const conflicts = conflictingLinks(topology, snapshot);
+  if (conflicts.length > 0) {
+    throw new HarborHaError(
+      "LAB_CONFLICT",
+      `the lab's subnet is already in use here: ${conflicts.join("; ")}`,
+      {
+        action: "lab network",
+        hint: `free ${topology.hostAddress}/${topology.prefix} on this machine; the lab's addresses are fixed`,
+        context: { conflicts },
+      },
+    );
+  }
   const plan = planNetwork(topology, snapshot);
   for (const args of plan) await run("ip", args);
   const what = `bridge ${topology.bridge} ${topology.hostAddress}/${topology.prefix}, ${topology.nodes.length} namespaces`;

@@ -33,6 +33,8 @@ export interface LabPaths {
 export interface LabNodePaths {
   /** The node's local disk: harbor-ha's dataRoot on that node. */
   readonly disk: string;
+  /** The node's folder under the run root: its sockets, pid files and Docker exec root. */
+  readonly runDir: string;
   readonly dockerDataRoot: string;
   readonly dockerExecRoot: string;
   readonly dockerSocket: string;
@@ -73,6 +75,7 @@ export function labPaths(home: string = homedir()): LabPaths {
       const run = join(runRoot, name);
       return {
         disk: join(root, "disks", name),
+        runDir: run,
         dockerDataRoot: join(root, "docker", name),
         dockerExecRoot: join(run, "docker"),
         dockerSocket: join(run, "docker.sock"),

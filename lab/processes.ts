@@ -161,7 +161,8 @@ export async function killPids(pids: readonly number[]): Promise<number> {
   const records: ProcessRecord[] = [];
   for (const pid of pids) {
     const stat = await readProcStat(pid);
-    if (stat) records.push({ pid, startTime: stat.startTime, argv: [], logFile: "", logOffset: 0, fingerprint: "" });
+    if (stat)
+      records.push({ pid, startTime: stat.startTime, argv: [], logFile: "", logOffset: 0, fingerprint: "" });
   }
   for (const record of records) signal(record.pid, "SIGKILL");
   await waitForExit(records, 10_000);

@@ -92,7 +92,7 @@ function labFolders(paths: LabPaths, topology: LabTopology): string[] {
     paths.logDir,
     paths.sharedDir,
     paths.runRoot,
-    ...topology.nodes.flatMap((n) => [paths.node(n.name).disk, `${paths.runRoot}/${n.name}`]),
+    ...topology.nodes.flatMap((n) => [paths.node(n.name).disk, paths.node(n.name).runDir]),
   ];
 }
 

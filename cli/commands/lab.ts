@@ -78,8 +78,8 @@ function labLogger(program: Command): Logger {
 const printStep = (event: StepEvent) => console.log(formatStep(event));
 
 /**
- * `harbor-ha lab up|down|status`. Exit codes: 0 done; 1 failed, or for `status` the lab is not
- * up; 2 for `status`, the lab is up but a node does not answer.
+ * `harbor-ha lab up|down|status`. Exit codes: 0 done; 1 failed, or for `status` the lab is not up
+ * or a node does not answer SSH or Docker.
  */
 export function registerLabCommands(
   program: Command,
@@ -133,6 +133,6 @@ export function registerLabCommands(
         return;
       }
       console.log(options.json ? JSON.stringify(statusDocument(status), null, 2) : formatStatus(status));
-      setExit(labHealthy(status) ? EXIT.ok : EXIT.badInput);
+      setExit(labHealthy(status) ? EXIT.ok : EXIT.failed);
     });
 }

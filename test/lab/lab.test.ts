@@ -1,0 +1,244 @@
+/**
+ * The local lab for real: namespaces, dockerd, sshd and Redis on this machine (root needed).
+ * Run with: node --import tsx --test test/lab/lab.test.ts
+ *
+ * The tests share one lab and run in order: up, checks, a second up, a restart, down. Cleanup runs
+ * even when an assertion fails, but never tears down a lab this file did not bring up.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+import { loadSiteConfig } from "../../config/load.ts";
+import { labDown, labPaths, labStatus, labUp, type StepEvent } from "../../lab/index.ts";
+import { isUnder, readMountPoints } from "../../lab/mounts.ts";
+import { isAlive, type ProcessRecord } from "../../lab/processes.ts";
+import { readState } from "../../lab/state.ts";
+import { createLogger } from "../../support/logger.ts";
+
+const execFileAsync = promisify(execFile);
+const logger = createLogger({ component: "lab-test", level: "warn", destination: process.stderr });
+const paths = labPaths();
+const IMAGE = "harbor-ha/postgres:15";
+const ADDRESSES: Readonly<Record<string, string>> = { node01: "10.77.0.11", node02: "10.77.0.12" };
+
+/** The product's CLI: its agents run on the nodes, and `nodes ping` reaches them through Redis. */
+const CLI = new URL("../../bin/harbor-ha.js", import.meta.url).pathname;
+
+let broughtUpHere = false;
+let firstUp: StepEvent[] = [];
+
+async function labIsUp(): Promise<boolean> {
+  const bridge = await execFileAsync("ip", ["link", "show", "dev", "hha-br0"]).then(
+    () => true,
+    () => false,
+  );
+  return bridge || existsSync(paths.stateFile);
+}
+
+async function sshToNode(address: string, command: string): Promise<string> {
+  const { stdout } = await execFileAsync("ssh", [
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${paths.knownHosts}`,
+    "-o",
+    "ConnectTimeout=5",
+    "-i",
+    paths.sshKey,
+    `root@${address}`,
+    command,
+  ]);
+  return stdout.trim();
+}
+
+async function up(): Promise<StepEvent[]> {
+  const events: StepEvent[] = [];
+  await labUp({ logger, onStep: (event) => events.push(event) });
+  return events;
+}
+
+before(async () => {
+  assert.equal(process.getuid?.(), 0, "the lab test needs root (namespaces, bridges, daemons)");
+  if (await labIsUp()) {
+    assert.fail(
+      `a lab is already up on this machine (${paths.stateFile} or bridge hha-br0 exists); ` +
+        "this test will not tear it down: run `harbor-ha lab down` first, then run the test again",
+    );
+  }
+  broughtUpHere = true;
+  firstUp = await up();
+});
+
+after(async () => {
+  if (broughtUpHere) await labDown({ logger });
+});
+
+test("lab up runs every step, in order, and a fresh lab changes something in each but the cached ones", () => {
+  assert.deepEqual(
+    firstUp.map((e) => e.step),
+    [
+      "packages",
+      "folders",
+      "network",
+      "image",
+      "ssh-keys",
+      "secrets",
+      "site-config",
+      "docker",
+      "image-import",
+      "sshd",
+      "redis",
+      "agents",
+    ],
+  );
+  // packages and image depend on the machine (installed already, tarball cached); the rest was made now.
+  assert.deepEqual(
+    firstUp.filter((e) => e.status !== "done" && e.step !== "packages" && e.step !== "image"),
+    [],
+  );
+});
+
+test("each node answers SSH, and a session there talks to that node's own dockerd", async () => {
+  const site = await loadSiteConfig(paths.config);
+  assert.equal(site.site.nodes.length, 2);
+  for (const node of site.site.nodes) {
+    const info = await sshToNode(node.address, "docker info --format '{{.DockerRootDir}}' && hostname -I");
+    const [rootDir, addresses] = info.split("\n");
+    assert.equal(
+      rootDir,
+      paths.node(node.name).dockerDataRoot,
+      `${node.name}'s ssh session reaches its own dockerd`,
+    );
+    assert.equal(addresses?.trim(), node.address, `${node.name}'s session runs in its own namespace`);
+  }
+});
+
+test("each node's dockerd answers a ping, holds the image, and runs it on the node's address", async () => {
+  for (const name of Object.keys(ADDRESSES)) {
+    const socketPath = paths.node(name).dockerSocket;
+    const docker = new Docker({ socketPath });
+    assert.equal(String(await docker.ping()), "OK");
+    const image = await docker.getImage(IMAGE).inspect();
+    assert.match(image.Config.Env.join(" "), /PATH=\/usr\/lib\/postgresql\/15\/bin:/);
+    const { stdout } = await execFileAsync("docker", [
+      "--host",
+      `unix://${socketPath}`,
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      IMAGE,
+      "sh",
+      "-c",
+      "ip -4 -o addr show dev eth0 && postgres --version",
+    ]);
+    assert.match(stdout, new RegExp(`inet ${ADDRESSES[name]?.replaceAll(".", "\\.")}/24`));
+    assert.match(stdout, /postgres \(PostgreSQL\) 15\./);
+  }
+});
+
+test("lab status finds every node answering SSH and Docker", async () => {
+  const status = await labStatus();
+  assert.ok(status.up);
+  assert.equal(status.config, paths.config);
+  assert.equal(status.redisUrl, "redis://10.77.0.1:6379/0");
+  assert.deepEqual(
+    status.nodes.map((n) => [n.name, n.address, n.ssh, n.docker]),
+    [
+      ["node01", "10.77.0.11", true, true],
+      ["node02", "10.77.0.12", true, true],
+    ],
+  );
+});
+
+test("the secrets file is private and holds every secret the site names", async () => {
+  assert.equal((await stat(paths.env)).mode & 0o777, 0o600);
+  const text = await readFile(paths.env, "utf8");
+  for (const key of [
+    "HARBOR_HA_PG_PASSWORD",
+    "HARBOR_HA_REPLICATION_PASSWORD",
+    "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
+  ]) {
+    assert.match(text, new RegExp(`^${key}=\\S{16,}$`, "m"));
+  }
+});
+
+test("each node's agent answers a ping through the control-plane Redis", async () => {
+  const state = await readState(paths.stateFile);
+  const { stdout } = await execFileAsync(process.execPath, [
+    CLI,
+    "--config",
+    paths.config,
+    "nodes",
+    "ping",
+    "--json",
+  ]);
+  const answers = JSON.parse(stdout) as {
+    node: string;
+    ok: boolean;
+    outcome?: { result?: { agentPid?: number } };
+  }[];
+  assert.deepEqual(
+    answers.map((a) => [a.node, a.ok, a.outcome?.result?.agentPid]),
+    ["node01", "node02"].map((node) => [node, true, state?.processes[`agent:${node}`]?.pid]),
+  );
+});
+
+test("a second lab up on a running lab changes nothing", async () => {
+  const secretsBefore = await readFile(paths.env, "utf8");
+  const events = await up();
+  assert.deepEqual(
+    events.filter((e) => e.status !== "unchanged").map((e) => `${e.step}: ${e.status} ${e.detail}`),
+    [],
+  );
+  assert.equal(await readFile(paths.env, "utf8"), secretsBefore, "secrets are kept across ups");
+});
+
+test("lab up restarts a daemon that died and leaves the others alone", async () => {
+  const state = await readState(paths.stateFile);
+  const sshd = state?.processes["sshd:node02"];
+  const dockerd = state?.processes["dockerd:node01"];
+  assert.ok(sshd && dockerd);
+  process.kill(sshd.pid, "SIGKILL");
+  const deadline = Date.now() + 5_000;
+  while ((await isAlive(sshd)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+  const events = await up();
+  const changedSteps = events.filter((e) => e.status !== "unchanged");
+  assert.deepEqual(
+    changedSteps.map((e) => e.step),
+    ["sshd"],
+  );
+  assert.match(changedSteps[0]?.detail ?? "", /node02 restarted/);
+  const after = await readState(paths.stateFile);
+  assert.notEqual(after?.processes["sshd:node02"]?.pid, sshd.pid);
+  assert.equal(after?.processes["dockerd:node01"]?.pid, dockerd.pid, "a live dockerd is left alone");
+  assert.equal(await sshToNode("10.77.0.12", "echo ok"), "ok", "node02 answers SSH again");
+});
+
+test("lab down removes every namespace, process, mount, bridge and folder the lab made", async () => {
+  const state = await readState(paths.stateFile);
+  assert.ok(state);
+  const recorded: ProcessRecord[] = Object.values(state.processes);
+  assert.ok(recorded.length >= 7, "dockerd, sshd and agent per node and redis were recorded");
+
+  await labDown({ logger });
+
+  const { stdout: namespaces } = await execFileAsync("ip", ["netns", "list"]);
+  for (const name of ["node01", "node02"]) assert.doesNotMatch(namespaces, new RegExp(`^${name}\\b`, "m"));
+  for (const record of recorded)
+    assert.equal(await isAlive(record), false, `pid ${record.pid} (${record.argv[0]}) is gone`);
+  const mounts = (await readMountPoints()).filter((m) => isUnder(m, paths.root) || isUnder(m, paths.runRoot));
+  assert.deepEqual(mounts, []);
+  await assert.rejects(execFileAsync("ip", ["link", "show", "dev", "hha-br0"]), "the bridge is gone");
+  assert.equal(existsSync(paths.root), false);
+  assert.equal(existsSync(paths.runRoot), false);
+  assert.equal(existsSync(paths.imageCacheDir), true, "the image cache is kept");
+  assert.equal((await labStatus()).up, false);
+});
