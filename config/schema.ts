@@ -55,7 +55,8 @@ const harborSchema = z.strictObject({
   installerBundle: absolutePath,
   httpPort: port.default(80),
   adminPasswordEnv: envName,
-  dataDir: absolutePath.default("/data/harbor"),
+  /** Relative to each node's dataRoot, or absolute. */
+  dataDir: z.string().min(1).default("harbor"),
   storage: z.discriminatedUnion("kind", [
     z.strictObject({ kind: z.literal("filesystem"), path: absolutePath }),
     z.strictObject({

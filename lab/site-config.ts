@@ -12,8 +12,8 @@ export const LAB_HARBOR_VERSION = "2.2.2";
 
 /**
  * The lab's site config, in the shape of config/site.example.yaml. The nodes share one
- * filesystem (LAB.md pitfall 13): postgres.dataDir is relative, so each node's lands on its own
- * disk; harbor.dataDir must be absolute in the schema and so is one folder for all nodes here.
+ * filesystem (LAB.md pitfall 13): postgres.dataDir and harbor.dataDir are relative, so each
+ * node's land on its own disk (its dataRoot).
  */
 export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<string, unknown> {
   return {
@@ -40,7 +40,7 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
       installerBundle: join(paths.root, "harbor", `harbor-offline-installer-v${LAB_HARBOR_VERSION}.tgz`),
       httpPort: 80,
       adminPasswordEnv: "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
-      dataDir: join(paths.root, "harbor", "data"),
+      dataDir: "harbor",
       storage: { kind: "filesystem", path: paths.sharedDir },
     },
     harborRedis: { host: topology.nodes[0]?.address, port: 6379 },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { crossFieldProblems } from "../../config/cross-rules.ts";
 import { type LocatedProblem, parseSiteConfig } from "../../config/load.ts";
+import { nodeDataPath } from "../../config/node-paths.ts";
 import { missingSecrets, resolveSecrets } from "../../config/secrets.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { exampleSiteYaml, lineOf, siteYamlWith } from "../support/site-fixtures.ts";
@@ -210,5 +211,22 @@ describe("site secrets", () => {
       replicationPassword: "repl",
       harborAdminPassword: "admin",
     });
+  });
+});
+
+describe("per-node data paths", () => {
+  test("a relative data directory lands under each node's own dataRoot; an absolute one is kept", () => {
+    const { site } = parseSiteConfig(
+      siteYamlWith([
+        [["nodes", 1, "dataRoot"], "/srv/node02"],
+        [["harbor", "dataDir"], "/data/harbor"],
+      ]),
+      "site.yaml",
+    );
+    assert.deepEqual(
+      site.nodes.map((node) => nodeDataPath(node, site.postgres.dataDir)),
+      ["/var/lib/harbor-ha/postgres", "/srv/node02/postgres"],
+    );
+    assert.equal(nodeDataPath({ dataRoot: "/srv/node02" }, site.harbor.dataDir), "/data/harbor");
   });
 });
