@@ -1,11 +1,11 @@
 import { fileURLToPath } from "node:url";
-import { ensureDaemon, summarizeOutcomes } from "./daemons.ts";
+import { ensureNodeDaemons } from "./daemons.ts";
 import { fingerprint, readTextIfExists } from "./files.ts";
 import { type LabPaths, logFile } from "./paths.ts";
 import { type ProcessRecord, readRunLog } from "./processes.ts";
 import { readEnvFile } from "./secrets.ts";
 import { processKey, type StateStore } from "./state.ts";
-import { changed, type StepResult, unchanged } from "./steps.ts";
+import type { StepResult } from "./steps.ts";
 import type { LabNode, LabTopology } from "./topology.ts";
 
 /** The repository this lab module belongs to: its bin/harbor-ha.js is what the agents run. */
@@ -62,10 +62,12 @@ export async function ensureAgents(
   const secrets = await readEnvFile(paths.env);
   // A new config or new secrets restart the agents: they read both only at start-up.
   const inputs = [(await readTextIfExists(paths.config)) ?? "", (await readTextIfExists(paths.env)) ?? ""];
-  const outcomes = await Promise.all(
-    topology.nodes.map(async (node) => {
+  return ensureNodeDaemons(
+    store,
+    topology.nodes,
+    (node) => {
       const args = agentArgs(node, paths.config, nodeBinary);
-      const outcome = await ensureDaemon(store, {
+      return {
         key: processKey("agent", node.name),
         command: "ip",
         args,
@@ -75,11 +77,8 @@ export async function ensureAgents(
         fingerprint: fingerprint(...args, ...inputs),
         ready: agentReady,
         readyTimeoutMs: 30_000,
-      });
-      return { name: node.name, outcome };
-    }),
+      };
+    },
+    (summary) => `harbor-ha agent ${summary}`,
   );
-  const summary = summarizeOutcomes(outcomes);
-  const detail = `harbor-ha agent ${summary.text}`;
-  return summary.changed ? changed(detail) : unchanged(detail);
 }

@@ -8,6 +8,7 @@ import {
   stopProcesses,
 } from "./processes.ts";
 import type { StateStore } from "./state.ts";
+import { changed, type StepResult, unchanged } from "./steps.ts";
 
 /** A long-running lab process: how to start it and how to tell that it serves. */
 export interface DaemonSpec extends DetachedSpec {
@@ -89,4 +90,22 @@ export function summarizeOutcomes(outcomes: readonly { name: string; outcome: Da
   if (changedOnes.length === 0)
     return { changed: false, text: `${outcomes.map((o) => o.name).join(", ")} running` };
   return { changed: true, text: outcomes.map((o) => `${o.name} ${o.outcome}`).join(", ") };
+}
+
+/**
+ * One daemon per node, all at once: the step's result says which were started or restarted
+ * (`${label} node01 started, node02 running`) and whether anything changed.
+ */
+export async function ensureNodeDaemons<N extends { name: string }>(
+  store: StateStore,
+  nodes: readonly N[],
+  specFor: (node: N) => Promise<DaemonSpec> | DaemonSpec,
+  describe: (summary: string) => string,
+): Promise<StepResult> {
+  const outcomes = await Promise.all(
+    nodes.map(async (node) => ({ name: node.name, outcome: await ensureDaemon(store, await specFor(node)) })),
+  );
+  const summary = summarizeOutcomes(outcomes);
+  const detail = describe(summary.text);
+  return summary.changed ? changed(detail) : unchanged(detail);
 }

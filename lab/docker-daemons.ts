@@ -1,9 +1,9 @@
-import { ensureDaemon, summarizeOutcomes } from "./daemons.ts";
+import { ensureNodeDaemons } from "./daemons.ts";
 import { ensureDirs, fingerprint, writeFileIfChanged } from "./files.ts";
 import { type LabNodePaths, type LabPaths, logFile } from "./paths.ts";
 import { dockerAnswers } from "./probes.ts";
 import { processKey, type StateStore } from "./state.ts";
-import { changed, type StepResult, unchanged } from "./steps.ts";
+import type { StepResult } from "./steps.ts";
 import type { LabNode, LabTopology } from "./topology.ts";
 
 /**
@@ -44,15 +44,18 @@ export async function ensureDockerDaemons(
   topology: LabTopology,
   env: NodeJS.ProcessEnv,
 ): Promise<StepResult> {
-  const outcomes = await Promise.all(
-    topology.nodes.map(async (node) => {
+  const sockets = topology.nodes.map((n) => paths.node(n.name).dockerSocket);
+  return ensureNodeDaemons(
+    store,
+    topology.nodes,
+    async (node) => {
       const nodePaths = paths.node(node.name);
       await ensureDirs([nodePaths.dockerDataRoot], 0o710);
       await ensureDirs([nodePaths.dockerExecRoot], 0o700);
       const config = dockerDaemonConfig(topology.vip);
       await writeFileIfChanged(nodePaths.dockerConfig, config, 0o644);
       const args = dockerdArgs(node, nodePaths);
-      const outcome = await ensureDaemon(store, {
+      return {
         key: processKey("dockerd", node.name),
         command: "nsenter",
         args,
@@ -61,12 +64,8 @@ export async function ensureDockerDaemons(
         fingerprint: fingerprint(...args, config),
         ready: () => dockerAnswers(nodePaths.dockerSocket),
         readyTimeoutMs: 60_000,
-      });
-      return { name: node.name, outcome };
-    }),
+      };
+    },
+    (summary) => `dockerd ${summary} (${sockets.join(", ")})`,
   );
-  const summary = summarizeOutcomes(outcomes);
-  const sockets = topology.nodes.map((n) => paths.node(n.name).dockerSocket);
-  const detail = `dockerd ${summary.text} (${sockets.join(", ")})`;
-  return summary.changed ? changed(detail) : unchanged(detail);
 }

@@ -1,10 +1,10 @@
-import { ensureDaemon, summarizeOutcomes } from "./daemons.ts";
+import { ensureNodeDaemons } from "./daemons.ts";
 import { ensureDirs, exists, fingerprint, writeFileIfChanged } from "./files.ts";
 import { type LabNodePaths, type LabPaths, logFile } from "./paths.ts";
 import { sshAnswers } from "./probes.ts";
 import { run } from "./shell.ts";
 import { processKey, type StateStore } from "./state.ts";
-import { changed, type StepResult, unchanged } from "./steps.ts";
+import type { StepResult } from "./steps.ts";
 import { LAB_SSH_PORT, type LabNode, type LabTopology } from "./topology.ts";
 
 /** sshd's privilege-separation folder, fixed at build time; it must exist for any sshd to start. */
@@ -49,8 +49,11 @@ export async function ensureSshDaemons(
   topology: LabTopology,
   env: NodeJS.ProcessEnv,
 ): Promise<StepResult> {
-  const outcomes = await Promise.all(
-    topology.nodes.map(async (node) => {
+  const listening = topology.nodes.map((n) => `${n.address}:${LAB_SSH_PORT}`).join(", ");
+  return ensureNodeDaemons(
+    store,
+    topology.nodes,
+    async (node) => {
       const nodePaths = paths.node(node.name);
       const config = sshdConfig(node, nodePaths, paths);
       if (await writeFileIfChanged(nodePaths.sshdConfig, config, 0o600)) {
@@ -58,7 +61,7 @@ export async function ensureSshDaemons(
       }
       // sshd refuses to start unless invoked by its absolute path (it re-executes itself).
       const args = ["netns", "exec", node.netns, "/usr/sbin/sshd", "-D", "-e", "-f", nodePaths.sshdConfig];
-      const outcome = await ensureDaemon(store, {
+      return {
         key: processKey("sshd", node.name),
         command: "ip",
         args,
@@ -67,11 +70,8 @@ export async function ensureSshDaemons(
         fingerprint: fingerprint(...args, config),
         ready: () => sshAnswers(node.address, LAB_SSH_PORT, 1_000),
         readyTimeoutMs: 15_000,
-      });
-      return { name: node.name, outcome };
-    }),
+      };
+    },
+    (summary) => `sshd ${summary} on ${listening}`,
   );
-  const summary = summarizeOutcomes(outcomes);
-  const detail = `sshd ${summary.text} on ${topology.nodes.map((n) => `${n.address}:${LAB_SSH_PORT}`).join(", ")}`;
-  return summary.changed ? changed(detail) : unchanged(detail);
 }
