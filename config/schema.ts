@@ -46,6 +46,7 @@ const postgresSchema = z.strictObject({
 });
 
 const keepalivedSchema = z.strictObject({
+  image: z.string().min(1),
   virtualRouterId: z.number().int().min(1).max(255),
   advertInt: z.number().min(0.01).max(255).default(1),
 });

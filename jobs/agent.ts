@@ -1,6 +1,7 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import Docker from "dockerode";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
+import type { SiteSecrets } from "../config/secrets.ts";
 import type { Logger } from "../support/logger.ts";
 import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
 import type { AgentContext } from "./executors/agent-context.ts";
@@ -12,6 +13,7 @@ import { runWithPolicy } from "./run-with-policy.ts";
 export interface AgentOptions {
   readonly site: SiteConfig;
   readonly node: NodeConfig;
+  readonly secrets: SiteSecrets;
   /** Tagged with `component: "agent"` and the node by the caller. */
   readonly logger: Logger;
 }
@@ -44,6 +46,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     site,
     node,
     docker: new Docker({ socketPath: node.dockerSocket }),
+    secrets: options.secrets,
     logger,
     startedAt: Date.now(),
   };

@@ -1,3 +1,5 @@
+import type { DeployStepRequest, StepOutcome } from "./deploy/step-contract.ts";
+
 /**
  * Every job an agent can run, typed in this one place: its payload, its result, its timeout and
  * whether it may be retried. A job that changes a node retries only when running it twice is
@@ -24,6 +26,8 @@ export interface PingResult {
 
 export interface JobSpecs {
   ping: { request: PingRequest; result: PingResult };
+  /** One deploy step on this node, checked or applied; a failure is an outcome, not a throw. */
+  "deploy.step": { request: DeployStepRequest; result: StepOutcome };
 }
 
 export type JobName = keyof JobSpecs;
@@ -41,6 +45,9 @@ export interface JobPolicy {
 
 export const JOB_POLICIES: { readonly [N in JobName]: JobPolicy } = {
   ping: { timeoutMs: 5_000, idempotent: true, attempts: 2 },
+  // Every step checks before it acts, so running one twice is harmless; but a failed step is for
+  // the operator to read and re-run, not for a blind retry (a pg_basebackup can take minutes).
+  "deploy.step": { timeoutMs: 300_000, idempotent: true, attempts: 1 },
 };
 
 export const JOB_NAMES = Object.keys(JOB_POLICIES) as JobName[];

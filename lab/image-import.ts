@@ -2,7 +2,7 @@ import {
   IMAGE_LABEL,
   type ImageRecipe,
   importChanges,
-  POSTGRES_IMAGE_RECIPE,
+  NODE_IMAGE_RECIPE,
   recipeHash,
   tarballPath,
 } from "./image.ts";
@@ -30,7 +30,7 @@ export async function importedRecipe(socketPath: string, tag: string): Promise<s
 export async function ensureImageImported(
   paths: LabPaths,
   topology: LabTopology,
-  recipe: ImageRecipe = POSTGRES_IMAGE_RECIPE,
+  recipe: ImageRecipe = NODE_IMAGE_RECIPE,
 ): Promise<StepResult> {
   const hash = recipeHash(recipe);
   const tarball = tarballPath(paths.imageCacheDir, recipe);

@@ -24,11 +24,16 @@ export interface ImageRecipe {
 
 export const IMAGE_LABEL = "org.harbor-ha.recipe";
 
-export const POSTGRES_IMAGE_RECIPE: ImageRecipe = {
-  tag: "harbor-ha/postgres:15",
+/**
+ * One image for every service the product runs on a node: PostgreSQL, keepalived (VRRP only, in a
+ * host-network container), and the lab's Harbor stand-in (Debian's docker-registry, and nodejs
+ * for its small API server).
+ */
+export const NODE_IMAGE_RECIPE: ImageRecipe = {
+  tag: "harbor-ha/node:bookworm",
   suite: "bookworm",
   variant: "minbase",
-  include: ["postgresql-15", "iproute2", "procps"],
+  include: ["postgresql-15", "iproute2", "procps", "keepalived", "docker-registry", "nodejs"],
   exclude: [
     "./var/cache/apt/*",
     "./var/lib/apt/lists/*",
@@ -132,7 +137,7 @@ async function readAptSources(): Promise<{ name: string; text: string }[]> {
 /** Builds the tarball unless the cache has it for this recipe. */
 export async function ensureImageTarball(
   cacheDir: string,
-  recipe = POSTGRES_IMAGE_RECIPE,
+  recipe = NODE_IMAGE_RECIPE,
 ): Promise<StepResult> {
   const tarball = tarballPath(cacheDir, recipe);
   if (await exists(tarball)) return unchanged(`cached ${tarball}`);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { writeFileIfChanged } from "./files.ts";
-import { POSTGRES_IMAGE_RECIPE } from "./image.ts";
+import { NODE_IMAGE_RECIPE } from "./image.ts";
 import type { LabPaths } from "./paths.ts";
 import { changed, type StepResult, unchanged } from "./steps.ts";
 import { LAB_REDIS_URL, LAB_SSH_PORT, type LabTopology } from "./topology.ts";
@@ -27,14 +27,14 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
       dockerSocket: paths.node(node.name).dockerSocket,
     })),
     postgres: {
-      image: POSTGRES_IMAGE_RECIPE.tag,
+      image: NODE_IMAGE_RECIPE.tag,
       port: 5432,
       dataDir: "postgres",
       superuser: { passwordEnv: "HARBOR_HA_PG_PASSWORD" },
       replication: { user: "replicator", passwordEnv: "HARBOR_HA_REPLICATION_PASSWORD" },
       synchronous: false,
     },
-    keepalived: { virtualRouterId: LAB_VIRTUAL_ROUTER_ID, advertInt: 1 },
+    keepalived: { image: NODE_IMAGE_RECIPE.tag, virtualRouterId: LAB_VIRTUAL_ROUTER_ID, advertInt: 1 },
     harbor: {
       version: LAB_HARBOR_VERSION,
       installerBundle: join(paths.root, "harbor", `harbor-offline-installer-v${LAB_HARBOR_VERSION}.tgz`),

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { resolveSecrets } from "../../config/secrets.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
@@ -29,7 +30,9 @@ export function registerAgentCommand(program: Command): void {
         format: defaultLogFormat(process.stdout, global.logFormat ?? process.env.HARBOR_HA_LOG_FORMAT),
         level: global.logLevel ?? process.env.HARBOR_HA_LOG_LEVEL ?? "info",
       });
-      const agent = await startAgent({ site, node, logger });
+      // Read once here: executors get them passed in and never look at the environment.
+      const secrets = resolveSecrets(site, process.env);
+      const agent = await startAgent({ site, node, secrets, logger });
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

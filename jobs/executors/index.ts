@@ -1,5 +1,6 @@
 import type { JobName, JobRequest, JobResult } from "../job-types.ts";
 import type { AgentContext } from "./agent-context.ts";
+import { runDeployStep } from "./deploy/index.ts";
 import { ping } from "./ping.ts";
 
 /**
@@ -15,4 +16,5 @@ export type Executor<N extends JobName> = (
 /** One executor per job name; the mapped type makes a missing one a compile error. */
 export const EXECUTORS: { readonly [N in JobName]: Executor<N> } = {
   ping,
+  "deploy.step": runDeployStep,
 };

@@ -21,8 +21,13 @@ describe("agents on BullMQ with a real Redis", () => {
   const agents: Background[] = [];
   const site = "agenttest";
 
+  const secrets = {
+    HARBOR_HA_PG_PASSWORD: "pg-secret",
+    HARBOR_HA_REPLICATION_PASSWORD: "repl-secret",
+    HARBOR_HA_HARBOR_ADMIN_PASSWORD: "admin-secret",
+  };
   const startAgent = async (node: string) => {
-    const agent = startCli(["agent", "--node", node, "--config", config]);
+    const agent = startCli(["agent", "--node", node, "--config", config], secrets);
     agents.push(agent);
     await agent.waitFor(/"event":"agent.ready"/);
     return agent;
@@ -159,6 +164,15 @@ describe("agents on BullMQ with a real Redis", () => {
     const result = await runCli(["agent", "--node", "node09", "--config", config]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no node named node09 .*\n.*hint: pass one of: node01, node02/);
+  });
+
+  test("an agent without the secrets its site names refuses to start, naming them", async () => {
+    const result = await runCli(["agent", "--node", "node01", "--config", config], {
+      ...secrets,
+      HARBOR_HA_REPLICATION_PASSWORD: "",
+    });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /missing secrets: HARBOR_HA_REPLICATION_PASSWORD \(named by postgres.replication.passwordEnv\)/);
   });
 
   test("an agent with a broken config exits 2 and names the line", async () => {

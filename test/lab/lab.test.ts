@@ -22,7 +22,7 @@ import { createLogger } from "../../support/logger.ts";
 const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "lab-test", level: "warn", destination: process.stderr });
 const paths = labPaths();
-const IMAGE = "harbor-ha/postgres:15";
+const IMAGE = "harbor-ha/node:bookworm";
 const ADDRESSES: Readonly<Record<string, string>> = { node01: "10.77.0.11", node02: "10.77.0.12" };
 
 /** The product's CLI: its agents run on the nodes, and `nodes ping` reaches them through Redis. */

@@ -10,7 +10,7 @@ import { parseSiteConfig } from "../../config/load.ts";
 import { decideDaemon } from "../../lab/daemons.ts";
 import { dockerdArgs } from "../../lab/docker-daemons.ts";
 import { removalOrder } from "../../lab/host-paths.ts";
-import { debianMirror, POSTGRES_IMAGE_RECIPE, recipeHash } from "../../lab/image.ts";
+import { debianMirror, NODE_IMAGE_RECIPE, recipeHash } from "../../lab/image.ts";
 import { mountsUnder, parseMountPoints } from "../../lab/mounts.ts";
 import { conflictingLinks, type LinkInfo, type NetworkSnapshot, planNetwork } from "../../lab/network.ts";
 import { missingPackages } from "../../lab/packages.ts";
@@ -122,9 +122,9 @@ test("finds the bookworm mirror in deb822 and one-line apt sources, skipping sec
 });
 
 test("names the image tarball after its recipe, so a recipe change rebuilds", () => {
-  const changedRecipe = { ...POSTGRES_IMAGE_RECIPE, include: [...POSTGRES_IMAGE_RECIPE.include, "curl"] };
-  assert.notEqual(recipeHash(changedRecipe), recipeHash(POSTGRES_IMAGE_RECIPE));
-  assert.equal(recipeHash({ ...POSTGRES_IMAGE_RECIPE }), recipeHash(POSTGRES_IMAGE_RECIPE));
+  const changedRecipe = { ...NODE_IMAGE_RECIPE, include: [...NODE_IMAGE_RECIPE.include, "curl"] };
+  assert.notEqual(recipeHash(changedRecipe), recipeHash(NODE_IMAGE_RECIPE));
+  assert.equal(recipeHash({ ...NODE_IMAGE_RECIPE }), recipeHash(NODE_IMAGE_RECIPE));
 });
 
 test("reads a process's start time even when its name holds spaces and parentheses", () => {
