@@ -26,14 +26,14 @@ export const IMAGE_LABEL = "org.harbor-ha.recipe";
 
 /**
  * One image for every service the product runs on a node: PostgreSQL, keepalived (VRRP only, in a
- * host-network container), and the lab's Harbor stand-in (Debian's docker-registry, and nodejs
- * for its small API server).
+ * host-network container), Harbor's Redis, and the lab's Harbor stand-in (Debian's
+ * docker-registry, and nodejs for its small API server).
  */
 export const NODE_IMAGE_RECIPE: ImageRecipe = {
   tag: "harbor-ha/node:bookworm",
   suite: "bookworm",
   variant: "minbase",
-  include: ["postgresql-15", "iproute2", "procps", "keepalived", "docker-registry", "nodejs"],
+  include: ["postgresql-15", "iproute2", "procps", "keepalived", "docker-registry", "nodejs", "redis-server"],
   exclude: [
     "./var/cache/apt/*",
     "./var/lib/apt/lists/*",
