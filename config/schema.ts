@@ -34,6 +34,10 @@ const nodeSchema = z.strictObject({
   ssh: sshSchema,
   dataRoot: absolutePath.default("/var/lib/harbor-ha"),
   dockerSocket: absolutePath.default("/var/run/docker.sock"),
+  /** The daemon's config file, which deploy's step 0 edits (insecure registry, log rotation). */
+  dockerConfigFile: absolutePath.default("/etc/docker/daemon.json"),
+  /** Run over SSH after daemon.json changed, and only then. */
+  dockerRestartCommand: z.string().min(1).default("systemctl restart docker"),
 });
 
 const postgresSchema = z.strictObject({

@@ -1,3 +1,4 @@
+import type { PostgresRoleObservation } from "../probes/postgres-role.ts";
 import type { DeployStepRequest, StepOutcome } from "./deploy/step-contract.ts";
 
 /**
@@ -26,6 +27,8 @@ export interface PingResult {
 
 export interface JobSpecs {
   ping: { request: PingRequest; result: PingResult };
+  /** Which role this node's PostgreSQL plays (read-only). */
+  "postgres.role": { request: Record<string, never>; result: PostgresRoleObservation };
   /** One deploy step on this node, checked or applied; a failure is an outcome, not a throw. */
   "deploy.step": { request: DeployStepRequest; result: StepOutcome };
 }
@@ -45,6 +48,7 @@ export interface JobPolicy {
 
 export const JOB_POLICIES: { readonly [N in JobName]: JobPolicy } = {
   ping: { timeoutMs: 5_000, idempotent: true, attempts: 2 },
+  "postgres.role": { timeoutMs: 5_000, idempotent: true, attempts: 1 },
   // Every step checks before it acts, so running one twice is harmless; but a failed step is for
   // the operator to read and re-run, not for a blind retry (a pg_basebackup can take minutes).
   "deploy.step": { timeoutMs: 300_000, idempotent: true, attempts: 1 },

@@ -1,3 +1,4 @@
+import { homedir } from "node:os";
 import { HarborHaError } from "../support/errors.ts";
 import {
   type DetachedSpec,
@@ -108,4 +109,9 @@ export async function ensureNodeDaemons<N extends { name: string }>(
   const summary = summarizeOutcomes(outcomes);
   const detail = describe(summary.text);
   return summary.changed ? changed(detail) : unchanged(detail);
+}
+
+/** The environment the lab's daemons start from: Debian's binaries first, nothing inherited by accident. */
+export function daemonEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: base.HOME ?? homedir(), LANG: "C.UTF-8" };
 }

@@ -135,10 +135,7 @@ async function readAptSources(): Promise<{ name: string; text: string }[]> {
 }
 
 /** Builds the tarball unless the cache has it for this recipe. */
-export async function ensureImageTarball(
-  cacheDir: string,
-  recipe = NODE_IMAGE_RECIPE,
-): Promise<StepResult> {
+export async function ensureImageTarball(cacheDir: string, recipe = NODE_IMAGE_RECIPE): Promise<StepResult> {
   const tarball = tarballPath(cacheDir, recipe);
   if (await exists(tarball)) return unchanged(`cached ${tarball}`);
 

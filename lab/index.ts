@@ -2,6 +2,7 @@
  * The local lab (DESIGN.md §6): network namespaces as bare hosts with their own dockerd and sshd,
  * a bridge for the operations host, the control plane's Redis, and harbor-ha agents on each node.
  */
+export { restartDockerDaemon } from "./docker-daemons.ts";
 export { type LabDownOptions, labDown } from "./down.ts";
 export { type LabNodePaths, type LabPaths, labPaths } from "./paths.ts";
 export {

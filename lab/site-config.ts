@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { CLI_ENTRY } from "./agents.ts";
 import { writeFileIfChanged } from "./files.ts";
 import { NODE_IMAGE_RECIPE } from "./image.ts";
 import type { LabPaths } from "./paths.ts";
@@ -25,6 +26,9 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
       ssh: { user: "root", port: LAB_SSH_PORT, keyFile: paths.sshKey },
       dataRoot: paths.node(node.name).disk,
       dockerSocket: paths.node(node.name).dockerSocket,
+      dockerConfigFile: paths.node(node.name).dockerConfig,
+      // What `systemctl restart docker` is on a real host: the lab restarts its own dockerd.
+      dockerRestartCommand: `${process.execPath} ${CLI_ENTRY} lab restart-docker ${node.name}`,
     })),
     postgres: {
       image: NODE_IMAGE_RECIPE.tag,

@@ -1,7 +1,7 @@
-import { homedir } from "node:os";
 import { HarborHaError } from "../support/errors.ts";
 import type { Logger } from "../support/logger.ts";
 import { ensureAgents } from "./agents.ts";
+import { daemonEnv } from "./daemons.ts";
 import { ensureDockerDaemons } from "./docker-daemons.ts";
 import { ensureDirs } from "./files.ts";
 import { absentHostPaths } from "./host-paths.ts";
@@ -79,11 +79,6 @@ export function chooseNodeCount(requested: number | undefined, running: LabState
     });
   }
   return count;
-}
-
-/** The environment the lab's daemons start from: Debian's binaries first, nothing inherited by accident. */
-export function daemonEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: base.HOME ?? homedir(), LANG: "C.UTF-8" };
 }
 
 function labFolders(paths: LabPaths, topology: LabTopology): string[] {

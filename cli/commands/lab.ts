@@ -8,6 +8,7 @@ import {
   labUp,
   MAX_NODES,
   MIN_NODES,
+  restartDockerDaemon,
   type StepEvent,
   statusDocument,
 } from "../../lab/index.ts";
@@ -118,6 +119,16 @@ export function registerLabCommands(
       const started = performance.now();
       await labDown({ logger: labLogger(program), onStep: printStep });
       console.log(`lab down in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      setExit(EXIT.ok);
+    });
+
+  lab
+    .command("restart-docker")
+    .description("restart one node's dockerd (the lab's `systemctl restart docker`, used by deploy)")
+    .argument("<node>", "the lab node, e.g. node01")
+    .action(async (node: string) => {
+      await restartDockerDaemon(node);
+      console.log(`dockerd on ${node} restarted`);
       setExit(EXIT.ok);
     });
 

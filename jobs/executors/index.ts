@@ -2,6 +2,7 @@ import type { JobName, JobRequest, JobResult } from "../job-types.ts";
 import type { AgentContext } from "./agent-context.ts";
 import { runDeployStep } from "./deploy/index.ts";
 import { ping } from "./ping.ts";
+import { postgresRole } from "./postgres-role.ts";
 
 /**
  * An executor is the only code that acts on a node. It gets an abort signal that fires at the
@@ -16,5 +17,6 @@ export type Executor<N extends JobName> = (
 /** One executor per job name; the mapped type makes a missing one a compile error. */
 export const EXECUTORS: { readonly [N in JobName]: Executor<N> } = {
   ping,
+  "postgres.role": (context) => postgresRole(context),
   "deploy.step": runDeployStep,
 };

@@ -1,0 +1,82 @@
+import { NodeSSH } from "node-ssh";
+import type { NodeConfig } from "../../config/schema.ts";
+import { HarborHaError } from "../../support/errors.ts";
+
+export interface RemoteResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A shell on a node, for what must happen before (or without) its agent: bootstrap and fencing. */
+export interface RemoteShell {
+  readonly node: string;
+  run(command: string, options?: { stdin?: string }): Promise<RemoteResult>;
+  close(): Promise<void>;
+}
+
+/** The last lines of a command's output, for a failure's report. */
+export function outputTail(result: RemoteResult, lines = 12): string {
+  return `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-lines).join("\n");
+}
+
+function describeConnectError(node: NodeConfig, cause: unknown): HarborHaError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const target = `${node.ssh.user}@${node.address}:${node.ssh.port}`;
+  if (/authentication methods failed|auth/i.test(message)) {
+    return new HarborHaError("SSH_AUTH_FAILED", `${target} refused the key ${node.ssh.keyFile}`, {
+      action: `SSH to ${node.name}`,
+      hint: `check nodes[${node.name}].ssh.keyFile and that its public key is in ${node.ssh.user}'s authorized_keys on ${node.address}`,
+      context: { node: node.name, target },
+      cause,
+    });
+  }
+  if (/ENOENT|no such file/i.test(message)) {
+    return new HarborHaError(
+      "SSH_AUTH_FAILED",
+      `the SSH key ${node.ssh.keyFile} cannot be read: ${message}`,
+      {
+        action: `SSH to ${node.name}`,
+        hint: "fix nodes[].ssh.keyFile in the site config",
+        context: { node: node.name, keyFile: node.ssh.keyFile },
+        cause,
+      },
+    );
+  }
+  return new HarborHaError("SSH_UNREACHABLE", `${target} is unreachable: ${message}`, {
+    action: `SSH to ${node.name}`,
+    hint: `is the node up and sshd listening on port ${node.ssh.port}? (try: ssh -i ${node.ssh.keyFile} ${node.ssh.user}@${node.address} true)`,
+    context: { node: node.name, target },
+    cause,
+  });
+}
+
+/** Opens an SSH session to a node with its configured user, port and key (node-ssh). */
+export async function connectSsh(node: NodeConfig, timeoutMs = 8_000): Promise<RemoteShell> {
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      host: node.address,
+      port: node.ssh.port,
+      username: node.ssh.user,
+      privateKeyPath: node.ssh.keyFile,
+      readyTimeout: timeoutMs,
+    });
+  } catch (cause) {
+    ssh.dispose();
+    throw describeConnectError(node, cause);
+  }
+  return {
+    node: node.name,
+    async run(command, options = {}) {
+      const result = await ssh.execCommand(
+        command,
+        options.stdin === undefined ? {} : { stdin: options.stdin },
+      );
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    },
+    async close() {
+      ssh.dispose();
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import type { SiteConfig } from "../../config/schema.ts";
+import type { SiteSecrets } from "../../config/secrets.ts";
+import { HarborHaError } from "../../support/errors.ts";
+import type { Logger } from "../../support/logger.ts";
+import { createDurableRedis } from "../../support/redis.ts";
+import { connectSsh, type RemoteShell } from "../adapters/remote-shell.ts";
+import { NodeJobs } from "../node-jobs.ts";
+import { loadOrCreateHarborSecrets, readHarborSecrets } from "./harbor-secrets-store.ts";
+import { type AgentInstall, hostAgentStep } from "./host-agent.ts";
+import { hostDockerStep } from "./host-docker.ts";
+import {
+  buildDeployPlan,
+  choosePrimary,
+  type DeployPlan,
+  type ObservedPgRole,
+  type PlannedStep,
+} from "./plan.ts";
+import { type DeployEvent, type DeploySummary, runPlan } from "./run-plan.ts";
+import type { HarborSharedSecrets, StepMode, StepOutcome } from "./step-contract.ts";
+
+export interface DeployOptions {
+  readonly site: SiteConfig;
+  readonly secrets: SiteSecrets;
+  /** What the agents get installed with, where one is missing. */
+  readonly agentInstall: AgentInstall;
+  readonly dryRun: boolean;
+  readonly harborVersion?: string;
+  readonly logger: Logger;
+  readonly onEvent?: (event: DeployEvent) => void;
+  /** Makes Harbor's shared secrets the first time (jobs/deploy/harbor-secrets.ts). */
+  readonly generateHarborSecrets: () => HarborSharedSecrets;
+  /** Runbook step 4, as a client through the VIP (jobs/deploy/harbor-client.ts). */
+  readonly checkAsClient: (site: SiteConfig, adminPassword: string, mode: StepMode) => Promise<StepOutcome>;
+}
+
+export interface DeployResult {
+  readonly plan: DeployPlan;
+  readonly summary: DeploySummary;
+}
+
+/** A deploy step on an agent can pull a base backup: allow it its whole job timeout and more. */
+const AGENT_STEP_WAIT_MS = 320_000;
+
+async function observeRoles(site: SiteConfig, jobs: NodeJobs): Promise<Record<string, ObservedPgRole>> {
+  const entries = await Promise.all(
+    site.nodes.map(async (node): Promise<[string, ObservedPgRole]> => {
+      try {
+        const { result } = await jobs.send(node.name, "postgres.role", {}, { waitMs: 6_000 });
+        return [node.name, result.role];
+      } catch {
+        // No agent yet (a bare host) or a silent one: the plan installs it first.
+        return [node.name, "unknown"];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/**
+ * `harbor-ha deploy`: observes where the PostgreSQL primary is, plans the runbook's installation
+ * around it, and runs the plan step by step — over SSH where no agent runs yet, through each
+ * node's agent for the rest, and as a client through the VIP at the end.
+ */
+export async function deploySite(options: DeployOptions): Promise<DeployResult> {
+  const { site, dryRun } = options;
+  const jobs = new NodeJobs(site);
+  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  redis.on("error", () => {});
+  const shells = new Map<string, Promise<RemoteShell>>();
+  const shellFor = (name: string) => {
+    const node = site.nodes.find((candidate) => candidate.name === name);
+    if (!node) throw new Error(`no node ${name}`);
+    let shell = shells.get(name);
+    if (!shell) {
+      shell = connectSsh(node);
+      shells.set(name, shell);
+    }
+    return { node, shell };
+  };
+  try {
+    const roles = await observeRoles(site, jobs);
+    options.logger.info({ event: "deploy.roles", roles }, "observed PostgreSQL roles");
+    const primary = choosePrimary(site, roles);
+    if ("conflict" in primary) {
+      throw new HarborHaError(
+        "DEPLOY_REFUSED",
+        `two PostgreSQL primaries are running: ${primary.conflict.join(", ")}`,
+        {
+          action: "plan the deploy",
+          hint: "a split brain is not a deploy's to settle: fence one node (harbor-ha failover, or stop its PostgreSQL by hand) first",
+          context: { primaries: primary.conflict },
+        },
+      );
+    }
+    const plan = buildDeployPlan(site, primary, options.harborVersion);
+    // A dry run changes nothing, not even the control plane's own records.
+    const harborSecrets = dryRun
+      ? await readHarborSecrets(redis, site.site)
+      : await loadOrCreateHarborSecrets(redis, site.site, options.generateHarborSecrets);
+
+    const execute = async (step: PlannedStep, mode: StepMode): Promise<StepOutcome> => {
+      switch (step.id) {
+        case "host.docker": {
+          const { node, shell } = shellFor(step.node ?? "");
+          return hostDockerStep(await shell, site, node, mode);
+        }
+        case "host.agent": {
+          const { node, shell } = shellFor(step.node ?? "");
+          return hostAgentStep(await shell, jobs, node, options.agentInstall, mode);
+        }
+        case "harbor.client":
+          return options.checkAsClient(site, options.secrets.harborAdminPassword, mode);
+        case "postgres.primary":
+        case "postgres.standby":
+        case "postgres.replication":
+        case "keepalived":
+        case "harbor.redis":
+        case "harbor.install": {
+          const request = {
+            stepId: step.id,
+            mode,
+            primaryNode: plan.primaryNode,
+            harborVersion: plan.harborVersion,
+            ...(harborSecrets ? { harbor: harborSecrets } : {}),
+          };
+          const { result } = await jobs.send(step.node ?? "", "deploy.step", request, {
+            waitMs: AGENT_STEP_WAIT_MS,
+          });
+          return result;
+        }
+        default: {
+          const unknown: never = step.id;
+          throw new Error(`no runner for step ${String(unknown)}`);
+        }
+      }
+    };
+    const summary = await runPlan(plan, execute, {
+      dryRun,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    return { plan, summary };
+  } finally {
+    await Promise.all([...shells.values()].map((shell) => shell.then((s) => s.close()).catch(() => {})));
+    await jobs.close();
+    redis.disconnect();
+  }
+}
