@@ -172,7 +172,10 @@ describe("agents on BullMQ with a real Redis", () => {
       HARBOR_HA_REPLICATION_PASSWORD: "",
     });
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /missing secrets: HARBOR_HA_REPLICATION_PASSWORD \(named by postgres.replication.passwordEnv\)/);
+    assert.match(
+      result.stderr,
+      /missing secrets: HARBOR_HA_REPLICATION_PASSWORD \(named by postgres.replication.passwordEnv\)/,
+    );
   });
 
   test("an agent with a broken config exits 2 and names the line", async () => {
