@@ -77,8 +77,6 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
   const nodePorts: Array<[string, number, (string | number)[]]> = [
     ["postgres.port", site.postgres.port, ["postgres", "port"]],
     ["harbor.httpPort", site.harbor.httpPort, ["harbor", "httpPort"]],
-    // The registry behind Harbor listens on 5000 on every node (clients push to VIP:5000).
-    ["the registry (5000)", 5000, ["harbor", "httpPort"]],
   ];
   if (site.nodes.some((node) => node.address === site.harborRedis.host)) {
     nodePorts.push(["harborRedis.port", site.harborRedis.port, ["harborRedis", "port"]]);

@@ -58,7 +58,7 @@ const keepalivedSchema = z.strictObject({
 const harborSchema = z.strictObject({
   version: z.string().regex(/^\d+\.\d+\.\d+$/, { message: "must be a version such as 2.2.2" }),
   installerBundle: absolutePath,
-  httpPort: port.default(80),
+  httpPort: port.default(5000),
   adminPasswordEnv: envName,
   /** Relative to each node's dataRoot, or absolute. */
   dataDir: z.string().min(1).default("harbor"),

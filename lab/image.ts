@@ -56,10 +56,10 @@ export const NODE_IMAGE_RECIPE: ImageRecipe = {
     "./usr/lib/postgresql/15/lib/llvmjit*",
     "./usr/lib/postgresql/15/lib/bitcode",
     // Perl only serves package scripts and postgresql-common's wrappers; the lab runs the
-    // server binaries (initdb, postgres, pg_ctl, pg_rewind, pg_basebackup) directly.
+    // server binaries (initdb, postgres, pg_ctl, pg_rewind, pg_basebackup) directly. libperl
+    // stays: keepalived loads it (through net-snmp).
     "./usr/bin/perl*",
     "./usr/lib/x86_64-linux-gnu/perl*",
-    "./usr/lib/x86_64-linux-gnu/libperl*",
     "./usr/share/perl*",
     // Docker provides /dev, /proc and /sys; /run stays, it holds /run/postgresql for the socket.
     "./dev/*",

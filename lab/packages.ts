@@ -13,6 +13,8 @@ export const LAB_PACKAGES = [
   "debootstrap",
   "docker-registry",
   "postgresql-client",
+  // The registry client of deploy's last step (login, push, pull through the VIP).
+  "skopeo",
   "iproute2",
   "util-linux",
   "tar",

@@ -42,7 +42,7 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
     harbor: {
       version: LAB_HARBOR_VERSION,
       installerBundle: join(paths.root, "harbor", `harbor-offline-installer-v${LAB_HARBOR_VERSION}.tgz`),
-      httpPort: 80,
+      httpPort: 5000,
       adminPasswordEnv: "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
       dataDir: "harbor",
       storage: { kind: "filesystem", path: paths.sharedDir },

@@ -10,10 +10,10 @@ export interface DaemonConfigChange {
   readonly changes: readonly string[];
 }
 
-export function mergeDaemonConfig(current: Record<string, unknown>, vip: string): DaemonConfigChange {
+/** `registry` is the VIP with Harbor's port (VIP:5000): clients push there over plain HTTP. */
+export function mergeDaemonConfig(current: Record<string, unknown>, registry: string): DaemonConfigChange {
   const config: Record<string, unknown> = { ...current };
   const changes: string[] = [];
-  const registry = `${vip}:5000`;
   const insecure = Array.isArray(current["insecure-registries"])
     ? (current["insecure-registries"] as unknown[])
     : [];

@@ -58,7 +58,7 @@ export async function hostDockerStep(
       read.stdout.slice(0, 400),
     );
   }
-  const { config, changes } = mergeDaemonConfig(current, site.vip.address);
+  const { config, changes } = mergeDaemonConfig(current, `${site.vip.address}:${site.harbor.httpPort}`);
   const dockerLine = `Docker ${version.stdout.trim()} answering on ${socket}`;
   if (changes.length === 0) return unchangedOutcome(`${dockerLine}; ${file} already right`);
   if (mode === "check")

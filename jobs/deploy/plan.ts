@@ -73,7 +73,7 @@ export function buildDeployPlan(
         node: node.name,
         runner: "ssh",
         runbookStep: "0",
-        title: `Docker running; daemon.json with insecure-registries ${site.vip.address}:5000 and log rotation`,
+        title: `Docker running; daemon.json with insecure-registries ${site.vip.address}:${site.harbor.httpPort} and log rotation`,
       }),
     ),
     ...site.nodes.map(
@@ -145,7 +145,7 @@ export function buildDeployPlan(
       node: undefined,
       runner: "control-plane",
       runbookStep: "4",
-      title: `client: login, push and pull through ${site.vip.address}:5000; health through the VIP`,
+      title: `client: login, push and pull through ${site.vip.address}:${site.harbor.httpPort}; health through the VIP`,
     },
   ];
   return { primaryNode: primary.node, primaryReason: primary.reason, harborVersion, steps };

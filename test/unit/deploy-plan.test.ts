@@ -140,7 +140,7 @@ describe("daemon.json for step 0", () => {
   test("adds the insecure registry and log rotation, keeping other settings", () => {
     const { config, changes } = mergeDaemonConfig(
       { debug: true, "insecure-registries": ["10.0.0.9:5000"] },
-      "10.20.0.100",
+      "10.20.0.100:5000",
     );
     assert.deepEqual(config, {
       debug: true,
@@ -152,8 +152,8 @@ describe("daemon.json for step 0", () => {
   });
 
   test("a file already right changes nothing", () => {
-    const right = mergeDaemonConfig({}, "10.20.0.100").config;
-    assert.deepEqual(mergeDaemonConfig(right, "10.20.0.100").changes, []);
+    const right = mergeDaemonConfig({}, "10.20.0.100:5000").config;
+    assert.deepEqual(mergeDaemonConfig(right, "10.20.0.100:5000").changes, []);
   });
 
   test("an empty file is {}, a broken one is refused", () => {
