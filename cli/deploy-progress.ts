@@ -39,8 +39,9 @@ export function progressLines(event: DeployEvent): string[] {
       const took = formatMs(summary.durationMs);
       if (summary.failed) {
         const where = summary.failed.step.node ?? "site";
+        const made = summary.dryRun ? "would be made" : "made";
         return [
-          `deploy FAILED at ${summary.failed.step.id} on ${where} after ${took}: ${summary.changes} changes made, ${summary.skipped} steps not run; fix the cause and run deploy again (it resumes from what the nodes hold)`,
+          `deploy ${summary.dryRun ? "dry run " : ""}FAILED at ${summary.failed.step.id} on ${where} after ${took}: ${summary.changes} changes ${made}, ${summary.skipped} steps not run; fix the cause and run deploy again (it resumes from what the nodes hold)`,
         ];
       }
       const verb = summary.dryRun ? "would make" : "made";

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerAgentCommand } from "./commands/agent.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
 import { EXIT, printError } from "./output.ts";
@@ -19,6 +20,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerConfigCommands(program, setExit);
   registerAgentCommand(program);
   registerNodesCommands(program, setExit);
+  registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);
   registerDemoCommand(program, setExit);
   return program;

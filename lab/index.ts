@@ -5,6 +5,7 @@
 export { restartDockerDaemon } from "./docker-daemons.ts";
 export { type LabDownOptions, labDown } from "./down.ts";
 export { type LabNodePaths, type LabPaths, labPaths } from "./paths.ts";
+export { readEnvFile } from "./secrets.ts";
 export {
   type LabNodeStatus,
   type LabStatus,

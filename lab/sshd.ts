@@ -59,11 +59,20 @@ export async function ensureSshDaemons(
       if (await writeFileIfChanged(nodePaths.sshdConfig, config, 0o600)) {
         await run("/usr/sbin/sshd", ["-t", "-f", nodePaths.sshdConfig]);
       }
-      // sshd refuses to start unless invoked by its absolute path (it re-executes itself).
-      const args = ["netns", "exec", node.netns, "/usr/sbin/sshd", "-D", "-e", "-f", nodePaths.sshdConfig];
+      // sshd refuses to start unless invoked by its absolute path (it re-executes itself). Entered
+      // with nsenter --net, not `ip netns exec`: that remounts /sys, and a dockerd restarted from an
+      // SSH session (deploy's step 0) would then find no cgroup hierarchy (LAB.md pitfall 1).
+      const args = [
+        `--net=/run/netns/${node.netns}`,
+        "/usr/sbin/sshd",
+        "-D",
+        "-e",
+        "-f",
+        nodePaths.sshdConfig,
+      ];
       return {
         key: processKey("sshd", node.name),
-        command: "ip",
+        command: "nsenter",
         args,
         env,
         logFile: logFile(paths, `${node.name}-sshd`),

@@ -4,6 +4,7 @@ import { ensureAgents } from "./agents.ts";
 import { daemonEnv } from "./daemons.ts";
 import { ensureDockerDaemons } from "./docker-daemons.ts";
 import { ensureDirs } from "./files.ts";
+import { ensureHarborBundle } from "./harbor-bundle.ts";
 import { absentHostPaths } from "./host-paths.ts";
 import { ensureImageTarball } from "./image.ts";
 import { ensureImageImported } from "./image-import.ts";
@@ -13,7 +14,7 @@ import { ensurePackages } from "./packages.ts";
 import { type LabPaths, labPaths } from "./paths.ts";
 import { ensureRedis } from "./redis.ts";
 import { ensureEnvFile } from "./secrets.ts";
-import { ensureSiteConfig } from "./site-config.ts";
+import { ensureSiteConfig, LAB_HARBOR_VERSION } from "./site-config.ts";
 import { ensureSshKeys } from "./ssh-keys.ts";
 import { ensurePrivsepDir, ensureSshDaemons } from "./sshd.ts";
 import { type LabState, readState, StateStore } from "./state.ts";
@@ -143,6 +144,8 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   await steps.run("ssh-keys", () => ensureSshKeys(paths, topology));
   await steps.run("secrets", () => ensureEnvFile(paths.env));
   await steps.run("site-config", () => ensureSiteConfig(topology, paths));
+  // The stand-in for Harbor's offline installer (DESIGN §6), where the site config names it.
+  await steps.run("harbor-bundle", () => ensureHarborBundle(paths, LAB_HARBOR_VERSION));
   await steps.run("docker", () => ensureDockerDaemons(store, paths, topology, env));
   await steps.run("image-import", () => ensureImageImported(paths, topology));
   await steps.run("sshd", () => ensureSshDaemons(store, paths, topology, env));

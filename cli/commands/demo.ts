@@ -10,13 +10,14 @@ import { formatPingLine, pingNodes } from "./nodes.ts";
 const FIRST_PING_WAIT_MS = 20_000;
 
 /**
- * `npm run demo`: the local lab with its agents, then a ping through the control plane to every
- * node. Later issues grow it into the full demo (deploy, bot, emulator).
+ * `npm run demo`: the local lab with its agents, a ping through the control plane to every node,
+ * then `harbor-ha deploy` of the whole HA stack, run as its own process exactly as an operator
+ * would. Later issues add the bot and the Slack emulator.
  */
 export function registerDemoCommand(program: Command, setExit: (code: number) => void): void {
   program
     .command("demo")
-    .description("bring up the local lab with its agents and ping every node through Redis")
+    .description("bring up the local lab, ping every agent, deploy the HA stack on it")
     .action(async () => {
       const global = program.opts<{ logFormat?: string; logLevel?: string }>();
       const logger = createLogger({
@@ -38,9 +39,25 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         FIRST_PING_WAIT_MS,
       );
       for (const answer of answers) console.log(formatPingLine(answer));
+      if (!answers.every((answer) => answer.ok)) {
+        setExit(EXIT.failed);
+        return;
+      }
       console.log(
-        "\nnext: `npx harbor-ha lab status`, `npx harbor-ha nodes ping`, and `npx harbor-ha lab down` to remove it all",
+        `\nharbor-ha deploy (set -a; . ${summary.env}; set +a; harbor-ha --config ${summary.config} deploy):`,
       );
-      setExit(answers.every((answer) => answer.ok) ? EXIT.ok : EXIT.failed);
+      const { deployDemo } = await import("./demo-deploy.ts");
+      const ok = await deployDemo(summary.config, summary.env);
+      console.log(
+        [
+          "",
+          "where to look:",
+          `  Harbor through the VIP:  curl http://${site.vip.address}:5000/api/v2.0/health`,
+          `  PostgreSQL via the VIP:  psql -h ${site.vip.address} -U postgres   (password: HARBOR_HA_PG_PASSWORD in ${summary.env})`,
+          `  again (0 changes):       npx harbor-ha --config ${summary.config} deploy`,
+          "  remove it all:           npx harbor-ha lab down",
+        ].join("\n"),
+      );
+      setExit(ok ? EXIT.ok : EXIT.failed);
     });
 }

@@ -81,7 +81,12 @@ export class Containers {
   async ensureRunning(spec: ContainerSpec): Promise<EnsureResult> {
     const action = await this.plan(spec);
     if (action === "running") return action;
-    if (action === "recreated") await this.remove(spec.name);
+    if (action === "recreated") {
+      // Stop with the container's own stop signal first: a forced remove is a SIGKILL, which a
+      // database takes as a crash (PostgreSQL's fast shutdown is SIGINT, LAB.md pitfall 11).
+      await this.stop(spec.name);
+      await this.remove(spec.name);
+    }
     if (action !== "started") await this.create(spec);
     await this.docker.getContainer(spec.name).start();
     return action;
@@ -127,7 +132,11 @@ export class Containers {
   }
 
   /** Runs a command inside a running container and collects its output. */
-  async exec(name: string, cmd: readonly string[], options: { user?: string; env?: Record<string, string> } = {}) {
+  async exec(
+    name: string,
+    cmd: readonly string[],
+    options: { user?: string; env?: Record<string, string> } = {},
+  ) {
     const exec = await this.docker.getContainer(name).exec({
       Cmd: [...cmd],
       AttachStdout: true,

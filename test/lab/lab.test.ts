@@ -90,6 +90,7 @@ test("lab up runs every step, in order, and a fresh lab changes something in eac
       "ssh-keys",
       "secrets",
       "site-config",
+      "harbor-bundle",
       "docker",
       "image-import",
       "sshd",

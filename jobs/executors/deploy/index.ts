@@ -1,6 +1,12 @@
 import type { DeployStepId, DeployStepRequest, StepOutcome } from "../../deploy/step-contract.ts";
 import { failedOutcome } from "../../deploy/step-contract.ts";
 import type { AgentContext } from "../agent-context.ts";
+import { harborInstall } from "./harbor-install.ts";
+import { harborRedis } from "./harbor-redis.ts";
+import { deployKeepalived } from "./keepalived.ts";
+import { postgresPrimary } from "./postgres-primary.ts";
+import { postgresReplication } from "./postgres-replication.ts";
+import { postgresStandby } from "./postgres-standby.ts";
 
 /**
  * A deploy step as its node's agent runs it. In "check" mode it changes nothing and says whether
@@ -23,18 +29,14 @@ const runsElsewhere =
 export const DEPLOY_EXECUTORS: { readonly [S in DeployStepId]: DeployStepExecutor } = {
   "host.docker": runsElsewhere("over SSH from the control plane"),
   "host.agent": runsElsewhere("over SSH from the control plane"),
-  "postgres.primary": notYet("postgres.primary"),
-  "postgres.standby": notYet("postgres.standby"),
-  "postgres.replication": notYet("postgres.replication"),
-  keepalived: notYet("keepalived"),
-  "harbor.redis": notYet("harbor.redis"),
-  "harbor.install": notYet("harbor.install"),
+  "postgres.primary": postgresPrimary,
+  "postgres.standby": postgresStandby,
+  "postgres.replication": postgresReplication,
+  keepalived: deployKeepalived,
+  "harbor.redis": harborRedis,
+  "harbor.install": harborInstall,
   "harbor.client": runsElsewhere("on the control plane, as a client through the VIP"),
 };
-
-function notYet(step: DeployStepId): DeployStepExecutor {
-  return async () => failedOutcome(`${step} is not implemented yet`, "this harbor-ha build cannot deploy it");
-}
 
 export async function runDeployStep(
   context: AgentContext,
@@ -42,6 +44,7 @@ export async function runDeployStep(
   signal: AbortSignal,
 ): Promise<StepOutcome> {
   const executor = DEPLOY_EXECUTORS[request.stepId];
-  if (!executor) return failedOutcome(`unknown deploy step ${request.stepId}`, "agent and control plane versions differ?");
+  if (!executor)
+    return failedOutcome(`unknown deploy step ${request.stepId}`, "agent and control plane versions differ?");
   return executor(context, request, signal);
 }

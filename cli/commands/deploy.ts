@@ -1,0 +1,71 @@
+import { readFile } from "node:fs/promises";
+import { type Command, InvalidArgumentError } from "commander";
+import { resolveSecrets, secretReferences } from "../../config/secrets.ts";
+import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
+import { createLogger, defaultLogFormat } from "../../support/logger.ts";
+import { assertRedisReachable } from "../../support/redis.ts";
+import { progressLines } from "../deploy-progress.ts";
+import { EXIT } from "../output.ts";
+import { loadSiteFromOptions } from "../site-option.ts";
+
+interface DeployCommandOptions {
+  dryRun?: boolean;
+  harborVersion?: string;
+  json?: boolean;
+}
+
+export function registerDeployCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command("deploy")
+    .description(
+      "install (or check) the HA stack on the site's nodes, step by step; a second run makes 0 changes",
+    )
+    .option("--dry-run", "check every step and print what would change; change nothing")
+    .option(
+      "--harbor-version <version>",
+      "install or upgrade Harbor to this version, one node at a time",
+      (value) => {
+        if (!/^\d+\.\d+\.\d+$/.test(value)) throw new InvalidArgumentError("a version such as 2.2.2");
+        return value;
+      },
+    )
+    .option("--json", "print the progress events as JSON lines")
+    .action(async (options: DeployCommandOptions) => {
+      const global = program.opts<{ config?: string; logFormat?: string; logLevel?: string }>();
+      const loaded = await loadSiteFromOptions(global.config);
+      const { site } = loaded;
+      const secrets = resolveSecrets(site, process.env);
+      await assertRedisReachable(site.controlPlane.redisUrl);
+      const logger = createLogger({
+        component: "deploy",
+        level: global.logLevel ?? "warn",
+        format: defaultLogFormat(process.stderr, global.logFormat),
+        destination: process.stderr,
+      });
+      const print = (event: DeployEvent) => {
+        if (options.json) console.log(JSON.stringify(event));
+        else for (const line of progressLines(event)) console.log(line);
+      };
+      const env = Object.fromEntries(
+        secretReferences(site).map((ref) => [ref.envName, process.env[ref.envName] ?? ""]),
+      );
+      // Loaded when a deploy runs, not when any command (an agent) starts: the agent stays small.
+      const [{ deploySite }, { checkHarborAsClient }, { generateHarborSecrets }] = await Promise.all([
+        import("../../jobs/deploy/deploy-site.ts"),
+        import("../../jobs/deploy/harbor-client.ts"),
+        import("../../jobs/deploy/harbor-secrets.ts"),
+      ]);
+      const { summary } = await deploySite({
+        site,
+        secrets,
+        agentInstall: { configText: await readFile(loaded.file, "utf8"), env },
+        dryRun: options.dryRun ?? false,
+        ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
+        logger,
+        onEvent: print,
+        generateHarborSecrets: () => generateHarborSecrets(),
+        checkAsClient: checkHarborAsClient,
+      });
+      setExit(summary.failed ? EXIT.failed : EXIT.ok);
+    });
+}

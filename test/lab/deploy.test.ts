@@ -1,0 +1,194 @@
+/**
+ * `harbor-ha deploy` on the real lab, end to end: a failure that stops the deploy, the full
+ * deploy, the site it leaves (VIP, primary, standby, Harbor, client access), and a second run
+ * that changes nothing. Root needed; the lab comes down even when an assertion fails.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+import pg from "pg";
+import { stringify } from "yaml";
+import { loadSiteConfig } from "../../config/load.ts";
+import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
+import { labDown, labPaths, labUp, readEnvFile } from "../../lab/index.ts";
+import { readState } from "../../lab/state.ts";
+import { createLogger } from "../../support/logger.ts";
+import { runCli } from "../support/processes.ts";
+
+const execFileAsync = promisify(execFile);
+const logger = createLogger({ component: "deploy-test", level: "warn", destination: process.stderr });
+const paths = labPaths();
+const VIP = "10.77.0.100";
+const DEPLOY_TIMEOUT_MS = 600_000;
+let broughtUpHere = false;
+let env: Record<string, string> = {};
+
+const deploy = (...args: string[]) =>
+  runCli(["--config", paths.config, "deploy", ...args], env, DEPLOY_TIMEOUT_MS);
+
+async function vipHolders(): Promise<string[]> {
+  const holders: string[] = [];
+  for (const node of ["node01", "node02"]) {
+    const { stdout } = await execFileAsync("ip", [
+      "netns",
+      "exec",
+      node,
+      "ip",
+      "-o",
+      "-4",
+      "addr",
+      "show",
+      "dev",
+      "eth0",
+    ]);
+    if (stdout.includes(`inet ${VIP}/`)) holders.push(node);
+  }
+  return holders;
+}
+
+async function query<T extends pg.QueryResultRow>(host: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({
+    host,
+    port: 5432,
+    user: "postgres",
+    password: env.HARBOR_HA_PG_PASSWORD,
+    database: "postgres",
+  });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function httpGet(url: string, auth?: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, {
+    headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } : {},
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+before(async () => {
+  assert.equal(process.getuid?.(), 0, "the deploy test needs root");
+  if (existsSync(paths.stateFile)) {
+    assert.fail(
+      "a lab is already up: run `harbor-ha lab down` first; this test will not tear down someone else's lab",
+    );
+  }
+  broughtUpHere = true;
+  await labUp({ logger });
+  env = await readEnvFile(paths.env);
+});
+
+after(async () => {
+  if (broughtUpHere) await labDown({ logger });
+});
+
+test("a wrong SSH key and an unreachable SSH port each get their own clear message", async () => {
+  const { site } = await loadSiteConfig(paths.config);
+  const variant = (change: (node: (typeof site.nodes)[number]) => object) => {
+    const file = join(
+      tmpdir(),
+      `harbor-ha-deploy-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`,
+    );
+    writeFileSync(
+      file,
+      stringify({ ...site, nodes: site.nodes.map((node) => ({ ...node, ...change(node) })) }),
+    );
+    return file;
+  };
+  const noKey = await runCli(
+    [
+      "--config",
+      variant((node) => ({ ssh: { ...node.ssh, keyFile: "/nonexistent/id_ed25519" } })),
+      "deploy",
+      "--dry-run",
+    ],
+    env,
+  );
+  assert.equal(noKey.code, 1);
+  assert.match(noKey.stdout, /host\.docker: failed — the SSH key \/nonexistent\/id_ed25519 cannot be read/);
+  const badPort = await runCli(
+    ["--config", variant((node) => ({ ssh: { ...node.ssh, port: 2222 } })), "deploy", "--dry-run"],
+    env,
+  );
+  assert.equal(badPort.code, 1);
+  assert.match(
+    badPort.stdout,
+    /root@10\.77\.0\.11:2222 is unreachable[\s\S]*hint: is the node up and sshd listening on port 2222/,
+  );
+});
+
+test("a dead Docker daemon stops the deploy at step 0: nothing after it runs", async () => {
+  const state = await readState(paths.stateFile);
+  const dockerd = state?.processes["dockerd:node02"];
+  assert.ok(dockerd);
+  process.kill(dockerd.pid, "SIGTERM");
+  const result = await deploy();
+  assert.equal(result.code, 1);
+  assert.match(result.stdout, /✗ \[\d+\] node02 host\.docker: failed — Docker on node02 does not answer/);
+  assert.match(result.stdout, /deploy FAILED at host\.docker on node02/);
+  const node01 = new Docker({ socketPath: paths.node("node01").dockerSocket });
+  const managed = await node01.listContainers({
+    all: true,
+    filters: { label: [`${COMPONENT_LABEL}=postgres`] },
+  });
+  assert.deepEqual(managed, [], "no PostgreSQL was started after the failed step");
+  await labUp({ logger });
+});
+
+test("deploy installs the whole site: primary and VIP on node01, streaming standby, Harbor, client access", async () => {
+  const result = await deploy();
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /deploy done in .*: \d+ changes/);
+
+  assert.deepEqual(await vipHolders(), ["node01"], "exactly one VIP holder, the primary's node");
+  await query(
+    VIP,
+    "create table if not exists deploy_probe (id serial primary key, at timestamptz default now())",
+  );
+  const [written] = await query<{ id: number }>(VIP, "insert into deploy_probe default values returning id");
+  assert.ok(written, "a write through the VIP succeeds");
+  const [standby] = await query<{ recovery: boolean }>(
+    "10.77.0.12",
+    "select pg_is_in_recovery() as recovery",
+  );
+  assert.equal(standby?.recovery, true);
+  const [receiver] = await query<{ status: string }>("10.77.0.12", "select status from pg_stat_wal_receiver");
+  assert.equal(receiver?.status, "streaming");
+
+  for (const host of ["10.77.0.11", "10.77.0.12", VIP]) {
+    const health = await httpGet(`http://${host}:5000/api/v2.0/health`);
+    assert.equal(JSON.parse(health.body).status, "healthy", `Harbor healthy on ${host}: ${health.body}`);
+  }
+  assert.equal(
+    (await httpGet(`http://${VIP}:5000/v2/`)).status,
+    401,
+    "the registry refuses anonymous clients",
+  );
+  const catalog = await httpGet(
+    `http://${VIP}:5000/v2/_catalog`,
+    `admin:${env.HARBOR_HA_HARBOR_ADMIN_PASSWORD}`,
+  );
+  assert.equal(catalog.status, 200);
+  assert.ok(
+    (JSON.parse(catalog.body).repositories as string[]).length > 0,
+    "the client check pushed an image",
+  );
+});
+
+test("a second deploy on the deployed site makes 0 changes", async () => {
+  const result = await deploy();
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /deploy done in .*: 0 changes/);
+  const dryRun = await deploy("--dry-run");
+  assert.equal(dryRun.code, 0);
+  assert.match(dryRun.stdout, /dry run done in .*: 0 changes/);
+});
