@@ -31,7 +31,7 @@ function describeConnectError(node: NodeConfig, cause: unknown): HarborHaError {
       cause,
     });
   }
-  if (/ENOENT|no such file/i.test(message)) {
+  if (/ENOENT|no such file|privateKeyPath does not exist/i.test(message)) {
     return new HarborHaError(
       "SSH_AUTH_FAILED",
       `the SSH key ${node.ssh.keyFile} cannot be read: ${message}`,

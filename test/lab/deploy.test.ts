@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -26,6 +26,8 @@ const paths = labPaths();
 const VIP = "10.77.0.100";
 const DEPLOY_TIMEOUT_MS = 600_000;
 let broughtUpHere = false;
+/** Files the tests write outside the lab (variant configs, a stray key), removed at the end. */
+const scratch: string[] = [];
 let env: Record<string, string> = {};
 
 const deploy = (...args: string[]) =>
@@ -88,10 +90,11 @@ before(async () => {
 });
 
 after(async () => {
+  for (const file of scratch) rmSync(file, { force: true });
   if (broughtUpHere) await labDown({ logger });
 });
 
-test("a wrong SSH key and an unreachable SSH port each get their own clear message", async () => {
+test("a missing SSH key, a wrong one and an unreachable SSH port each get their own clear message", async () => {
   const { site } = await loadSiteConfig(paths.config);
   const variant = (change: (node: (typeof site.nodes)[number]) => object) => {
     const file = join(
@@ -115,6 +118,18 @@ test("a wrong SSH key and an unreachable SSH port each get their own clear messa
   );
   assert.equal(noKey.code, 1);
   assert.match(noKey.stdout, /host\.docker: failed — the SSH key \/nonexistent\/id_ed25519 cannot be read/);
+  const otherKey = join(tmpdir(), `harbor-ha-deploy-key-${process.pid}`);
+  scratch.push(otherKey, `${otherKey}.pub`);
+  await execFileAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", otherKey]);
+  const wrongKey = await runCli(
+    ["--config", variant((node) => ({ ssh: { ...node.ssh, keyFile: otherKey } })), "deploy", "--dry-run"],
+    env,
+  );
+  assert.equal(wrongKey.code, 1);
+  assert.match(
+    wrongKey.stdout,
+    new RegExp(`root@10\\.77\\.0\\.11:22 refused the key ${otherKey}[\\s\\S]*hint: check nodes`),
+  );
   const badPort = await runCli(
     ["--config", variant((node) => ({ ssh: { ...node.ssh, port: 2222 } })), "deploy", "--dry-run"],
     env,
