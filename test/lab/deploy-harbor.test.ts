@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import pg from "pg";
@@ -54,7 +54,14 @@ const docker = (node: string) => new Docker({ socketPath: paths.node(node).docke
 const dockerCli = (node: string, ...args: string[]) =>
   execFileAsync("docker", ["--host", `unix://${paths.node(node).dockerSocket}`, ...args]);
 
-async function step(node: string, stepId: DeployStepId, mode: StepMode, harborVersion?: string) {
+/** One deploy step through the node's agent; its round trip goes to the test's diagnostics. */
+async function step(
+  t: TestContext,
+  node: string,
+  stepId: DeployStepId,
+  mode: StepMode,
+  harborVersion?: string,
+) {
   const request = {
     stepId,
     mode,
@@ -62,7 +69,10 @@ async function step(node: string, stepId: DeployStepId, mode: StepMode, harborVe
     harbor: harborSecrets,
     ...(harborVersion ? { harborVersion } : {}),
   };
-  const { result } = await jobs.send(node, "deploy.step", request, { waitMs: 320_000 });
+  const { result, roundTripMs } = await jobs.send(node, "deploy.step", request, { waitMs: 320_000 });
+  t.diagnostic(
+    `${node} ${stepId} ${mode}${harborVersion ? ` ${harborVersion}` : ""}: ${result.status} in ${Math.round(roundTripMs)} ms`,
+  );
   return result;
 }
 
@@ -179,11 +189,11 @@ after(async () => {
   if (broughtUpHere) await labDown({ logger });
 });
 
-test("check mode says what harbor.redis and harbor.install would do and changes nothing", async () => {
-  const redis = await step("node01", "harbor.redis", "check");
+test("check mode says what harbor.redis and harbor.install would do and changes nothing", async (t) => {
+  const redis = await step(t, "node01", "harbor.redis", "check");
   assert.equal(redis.status, "would-change", describe(redis));
   assert.match(redis.detail, /would create harbor-redis on 10\.77\.0\.11:6379/);
-  const install = await step("node02", "harbor.install", "check");
+  const install = await step(t, "node02", "harbor.install", "check");
   assert.equal(install.status, "would-change", describe(install));
   assert.match(
     install.detail,
@@ -193,11 +203,11 @@ test("check mode says what harbor.redis and harbor.install would do and changes 
   assert.equal(existsSync(join(paths.node("node02").disk, "harbor")), false, "nothing was written");
 });
 
-test("apply starts Harbor's Redis on node01, then Harbor on each node, each healthy on its own address", async () => {
-  const redis = await step("node01", "harbor.redis", "apply");
+test("apply starts Harbor's Redis on node01, then Harbor on each node, each healthy on its own address", async (t) => {
+  const redis = await step(t, "node01", "harbor.redis", "apply");
   assert.equal(redis.status, "changed", describe(redis));
   for (const node of ["node01", "node02"]) {
-    const install = await step(node, "harbor.install", "apply");
+    const install = await step(t, node, "harbor.install", "apply");
     assert.equal(install.status, "changed", describe(install));
     assert.match(install.detail, new RegExp(`installed Harbor v2\\.2\\.2 on ${node}: healthy`));
     assert.ok(install.output?.includes("ran prepare"), install.output?.join("\n"));
@@ -277,16 +287,16 @@ test("an upload begun on node01 is finished on node02 (the registries share http
   assert.equal(seen.status, 200);
 });
 
-test("a second apply of every Harbor step changes nothing and restarts nothing", async () => {
+test("a second apply of every Harbor step changes nothing and restarts nothing", async (t) => {
   const before = { node01: await containerStarts("node01"), node02: await containerStarts("node02") };
   assert.deepEqual(Object.keys(before.node01).sort(), ["harbor-core", "harbor-redis", "harbor-registry"]);
-  const redis = await step("node01", "harbor.redis", "apply");
+  const redis = await step(t, "node01", "harbor.redis", "apply");
   assert.equal(redis.status, "unchanged", describe(redis));
   for (const node of ["node01", "node02"] as const) {
-    const install = await step(node, "harbor.install", "apply");
+    const install = await step(t, node, "harbor.install", "apply");
     assert.equal(install.status, "unchanged", describe(install));
     assert.match(install.detail, /harbor-registry, harbor-core running, healthy/);
-    assert.equal((await step(node, "harbor.install", "check")).status, "unchanged");
+    assert.equal((await step(t, node, "harbor.install", "check")).status, "unchanged");
   }
   assert.deepEqual(
     { node01: await containerStarts("node01"), node02: await containerStarts("node02") },
@@ -294,7 +304,7 @@ test("a second apply of every Harbor step changes nothing and restarts nothing",
   );
 });
 
-test("a port Harbor needs, taken by another process, fails with its own message; freed, the step resumes", async () => {
+test("a port Harbor needs, taken by another process, fails with its own message; freed, the step resumes", async (t) => {
   await dockerCli("node02", "rm", "-f", "harbor-core");
   const squatter = spawn(
     "ip",
@@ -305,7 +315,7 @@ test("a port Harbor needs, taken by another process, fails with its own message;
   );
   try {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const taken = await step("node02", "harbor.install", "apply");
+    const taken = await step(t, "node02", "harbor.install", "apply");
     assert.equal(taken.status, "failed", describe(taken));
     assert.equal(taken.detail, `port ${port} on node02 is already in use by another process`);
     assert.match(taken.hint ?? "", /stop what listens there/);
@@ -314,32 +324,32 @@ test("a port Harbor needs, taken by another process, fails with its own message;
     squatter.kill("SIGKILL");
   }
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const resumed = await step("node02", "harbor.install", "apply");
+  const resumed = await step(t, "node02", "harbor.install", "apply");
   assert.equal(resumed.status, "changed", describe(resumed));
   assert.deepEqual(resumed.output?.slice(0, 1), ["created harbor-core"]);
 });
 
-test("a missing installer bundle fails with its path and a hint, and changes nothing", async () => {
-  const missing = await step("node01", "harbor.install", "apply", "9.9.9");
+test("a missing installer bundle fails with its path and a hint, and changes nothing", async (t) => {
+  const missing = await step(t, "node01", "harbor.install", "apply", "9.9.9");
   assert.equal(missing.status, "failed");
   assert.equal(
     missing.detail,
     `installer bundle not found at ${join(paths.root, "harbor", "harbor-offline-installer-v9.9.9.tgz")}`,
   );
   assert.match(missing.hint ?? "", /offline installer/);
-  assert.equal((await step("node01", "harbor.install", "check")).status, "unchanged");
+  assert.equal((await step(t, "node01", "harbor.install", "check")).status, "unchanged");
 });
 
-test("an upgrade goes one node at a time: the other keeps serving the old version, healthy", async () => {
+test("an upgrade goes one node at a time: the other keeps serving the old version, healthy", async (t) => {
   await ensureHarborBundle(paths, UPGRADE_VERSION);
-  const first = await step("node01", "harbor.install", "apply", UPGRADE_VERSION);
+  const first = await step(t, "node01", "harbor.install", "apply", UPGRADE_VERSION);
   assert.equal(first.status, "changed", describe(first));
   assert.match(first.detail, /upgraded Harbor on node01 from v2\.2\.2 to v2\.3\.0: healthy/);
   assert.equal(await readHarborVersion(`http://10.77.0.11:${port}`), "v2.3.0-standin");
   assert.equal(await readHarborVersion(`http://10.77.0.12:${port}`), "v2.2.2-standin");
   const other = await readHarborHealth(`http://10.77.0.12:${port}`);
   assert.ok(other.ok && other.health.healthy, "node02 keeps serving during node01's upgrade");
-  const second = await step("node02", "harbor.install", "apply", UPGRADE_VERSION);
+  const second = await step(t, "node02", "harbor.install", "apply", UPGRADE_VERSION);
   assert.equal(second.status, "changed", describe(second));
   assert.equal(await readHarborVersion(`http://${VIP}:${port}`), "v2.3.0-standin");
   const client = await checkHarborAsClient(site, env.HARBOR_HA_HARBOR_ADMIN_PASSWORD ?? "", "apply");
