@@ -32,18 +32,19 @@ import type {
 } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { ensureHarborBundle } from "../../lab/harbor-bundle.ts";
-import { labDown, labPaths, labUp, readEnvFile } from "../../lab/index.ts";
+import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { createLogger } from "../../support/logger.ts";
+import { ownLab } from "../support/own-lab.ts";
 
 const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "deploy-harbor-test", level: "warn", destination: process.stderr });
+const lab = ownLab(logger);
 const paths = labPaths();
 const VIP = "10.77.0.100";
 const IMAGE = "harbor-ha/node:bookworm";
 const STAND_IN_PG = "harbor-test-pg";
 const UPGRADE_VERSION = "2.3.0";
 
-let broughtUpHere = false;
 let site: SiteConfig;
 let env: Record<string, string> = {};
 let jobs: NodeJobs;
@@ -166,14 +167,7 @@ async function containerStarts(node: string): Promise<Record<string, string>> {
 }
 
 before(async () => {
-  assert.equal(process.getuid?.(), 0, "the lab test needs root");
-  if (existsSync(paths.stateFile)) {
-    assert.fail(
-      `a lab is already up (${paths.stateFile}): run \`harbor-ha lab down\` first; this test will not tear down someone else's lab`,
-    );
-  }
-  broughtUpHere = true;
-  await labUp({ logger });
+  await lab.up();
   env = await readEnvFile(paths.env);
   site = (await loadSiteConfig(paths.config)).site;
   port = site.harbor.httpPort;
@@ -186,7 +180,7 @@ before(async () => {
 
 after(async () => {
   await jobs?.close();
-  if (broughtUpHere) await labDown({ logger });
+  await lab.down();
 });
 
 test("check mode says what harbor.redis and harbor.install would do and changes nothing", async (t) => {

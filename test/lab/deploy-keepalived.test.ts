@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -24,11 +23,13 @@ import { parseStateLine, type StateRecord } from "../../jobs/deploy/keepalived-n
 import { holdsAddress } from "../../jobs/deploy/keepalived-observe.ts";
 import type { StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
-import { labDown, labPaths, labUp } from "../../lab/index.ts";
+import { labPaths } from "../../lab/index.ts";
 import { createLogger } from "../../support/logger.ts";
+import { ownLab } from "../support/own-lab.ts";
 
 const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "lab-test", level: "warn", destination: process.stderr });
+const lab = ownLab(logger);
 const paths = labPaths();
 const VIP = "10.77.0.100";
 const NODES = ["node01", "node02"] as const;
@@ -36,17 +37,8 @@ type NodeName = (typeof NODES)[number];
 /** A port nothing else in the lab listens on, for the "who answers on the VIP" listeners. */
 const PROBE_PORT = 47_817;
 
-let broughtUpHere = false;
 let site: SiteConfig;
 let jobs: NodeJobs | undefined;
-
-async function labIsUp(): Promise<boolean> {
-  const bridge = await execFileAsync("ip", ["link", "show", "dev", "hha-br0"]).then(
-    () => true,
-    () => false,
-  );
-  return bridge || existsSync(paths.stateFile);
-}
 
 async function step(node: NodeName, mode: StepMode, primaryNode: NodeName): Promise<StepOutcome> {
   assert.ok(jobs);
@@ -148,22 +140,14 @@ function diagnose(t: TestContext, outcome: StepOutcome): void {
 }
 
 before(async () => {
-  assert.equal(process.getuid?.(), 0, "the lab test needs root (namespaces, bridges, daemons)");
-  if (await labIsUp()) {
-    assert.fail(
-      `a lab is already up on this machine (${paths.stateFile} or bridge hha-br0 exists); ` +
-        "this test will not tear it down: run `harbor-ha lab down` first, then run the test again",
-    );
-  }
-  broughtUpHere = true;
-  await labUp({ logger });
+  await lab.up();
   site = (await loadSiteConfig(paths.config)).site;
   jobs = new NodeJobs(site);
 });
 
 after(async () => {
   await jobs?.close();
-  if (broughtUpHere) await labDown({ logger });
+  await lab.down();
 });
 
 test("check on a bare node says what apply would do and changes nothing", async (t) => {

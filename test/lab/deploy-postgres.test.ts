@@ -22,31 +22,24 @@ import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { DeployStepId, StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
-import { labDown, labPaths, labUp } from "../../lab/index.ts";
+import { labPaths } from "../../lab/index.ts";
 import { readEnvFile } from "../../lab/secrets.ts";
 import { createLogger } from "../../support/logger.ts";
+import { ownLab } from "../support/own-lab.ts";
 
-const execFileAsync = promisify(execFile);
+const _execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "lab-test", level: "warn", destination: process.stderr });
+const lab = ownLab(logger);
 const paths = labPaths();
 const NODE01 = "10.77.0.11";
 const NODE02 = "10.77.0.12";
 const STEP_WAIT_MS = 320_000;
 
-let broughtUpHere = false;
 let site: SiteConfig;
 let jobs: NodeJobs | undefined;
 let pgPassword = "";
 /** Step round trips (queue to result), reported at the end: measured, never asserted. */
 const timings: string[] = [];
-
-async function labIsUp(): Promise<boolean> {
-  const bridge = await execFileAsync("ip", ["link", "show", "dev", "hha-br0"]).then(
-    () => true,
-    () => false,
-  );
-  return bridge || existsSync(paths.stateFile);
-}
 
 async function step(
   node: string,
@@ -122,15 +115,7 @@ function listening(host: string, port: number): Promise<boolean> {
 }
 
 before(async () => {
-  assert.equal(process.getuid?.(), 0, "the lab test needs root (namespaces, bridges, daemons)");
-  if (await labIsUp()) {
-    assert.fail(
-      `a lab is already up on this machine (${paths.stateFile} or bridge hha-br0 exists); ` +
-        "this test will not tear it down: run `harbor-ha lab down` first, then run the test again",
-    );
-  }
-  broughtUpHere = true;
-  await labUp({ logger });
+  await lab.up();
   site = (await loadSiteConfig(paths.config)).site;
   pgPassword = (await readEnvFile(paths.env))[site.postgres.superuser.passwordEnv] ?? "";
   assert.ok(pgPassword, "the lab's env file holds the superuser's password");
@@ -140,7 +125,7 @@ before(async () => {
 after(async () => {
   await jobs?.close();
   if (timings.length > 0) logger.warn({ timings }, "postgres deploy step timings");
-  if (broughtUpHere) await labDown({ logger });
+  await lab.down();
 });
 
 test("on a bare lab, check mode of the primary says what apply would do and changes nothing", async () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -15,17 +15,19 @@ import pg from "pg";
 import { stringify } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
-import { labDown, labPaths, labUp, readEnvFile } from "../../lab/index.ts";
+import { labPaths, labUp, readEnvFile } from "../../lab/index.ts";
+import { isAlive } from "../../lab/processes.ts";
 import { readState } from "../../lab/state.ts";
 import { createLogger } from "../../support/logger.ts";
+import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
 
 const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "deploy-test", level: "warn", destination: process.stderr });
+const lab = ownLab(logger);
 const paths = labPaths();
 const VIP = "10.77.0.100";
 const DEPLOY_TIMEOUT_MS = 600_000;
-let broughtUpHere = false;
 /** Files the tests write outside the lab (variant configs, a stray key), removed at the end. */
 const scratch: string[] = [];
 let env: Record<string, string> = {};
@@ -78,20 +80,13 @@ async function httpGet(url: string, auth?: string): Promise<{ status: number; bo
 }
 
 before(async () => {
-  assert.equal(process.getuid?.(), 0, "the deploy test needs root");
-  if (existsSync(paths.stateFile)) {
-    assert.fail(
-      "a lab is already up: run `harbor-ha lab down` first; this test will not tear down someone else's lab",
-    );
-  }
-  broughtUpHere = true;
-  await labUp({ logger });
+  await lab.up();
   env = await readEnvFile(paths.env);
 });
 
 after(async () => {
   for (const file of scratch) rmSync(file, { force: true });
-  if (broughtUpHere) await labDown({ logger });
+  await lab.down();
 });
 
 test("a missing SSH key, a wrong one and an unreachable SSH port each get their own clear message", async () => {
@@ -160,9 +155,21 @@ test("a dead Docker daemon stops the deploy at step 0: nothing after it runs", a
 });
 
 test("deploy installs the whole site: primary and VIP on node01, streaming standby, Harbor, client access", async () => {
+  // node02's agent is gone, as on a bare host: step 0 must install it over SSH, under supervision.
+  const state = await readState(paths.stateFile);
+  const labAgent = state?.processes["agent:node02"];
+  assert.ok(labAgent);
+  process.kill(labAgent.pid, "SIGKILL");
+  while (await isAlive(labAgent)) await new Promise((resolve) => setTimeout(resolve, 20));
+
   const result = await deploy();
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /deploy done in .*: \d+ changes/);
+  assert.match(
+    result.stdout,
+    /✓ \[\d+\] node02 host\.agent: changed — agent installed in \S+, supervised, pid \d+ answering ping/,
+  );
+  assert.match(result.stdout, /· \[\d+\] node01 host\.agent: unchanged — agent pid \d+ answering ping/);
 
   assert.deepEqual(await vipHolders(), ["node01"], "exactly one VIP holder, the primary's node");
   await query(

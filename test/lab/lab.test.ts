@@ -18,9 +18,11 @@ import { isUnder, readMountPoints } from "../../lab/mounts.ts";
 import { isAlive, type ProcessRecord } from "../../lab/processes.ts";
 import { readState } from "../../lab/state.ts";
 import { createLogger } from "../../support/logger.ts";
+import { ownLab } from "../support/own-lab.ts";
 
 const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "lab-test", level: "warn", destination: process.stderr });
+const lab = ownLab(logger);
 const paths = labPaths();
 const IMAGE = "harbor-ha/node:bookworm";
 const ADDRESSES: Readonly<Record<string, string>> = { node01: "10.77.0.11", node02: "10.77.0.12" };
@@ -28,16 +30,7 @@ const ADDRESSES: Readonly<Record<string, string>> = { node01: "10.77.0.11", node
 /** The product's CLI: its agents run on the nodes, and `nodes ping` reaches them through Redis. */
 const CLI = new URL("../../bin/harbor-ha.js", import.meta.url).pathname;
 
-let broughtUpHere = false;
 let firstUp: StepEvent[] = [];
-
-async function labIsUp(): Promise<boolean> {
-  const bridge = await execFileAsync("ip", ["link", "show", "dev", "hha-br0"]).then(
-    () => true,
-    () => false,
-  );
-  return bridge || existsSync(paths.stateFile);
-}
 
 async function sshToNode(address: string, command: string): Promise<string> {
   const { stdout } = await execFileAsync("ssh", [
@@ -64,19 +57,11 @@ async function up(): Promise<StepEvent[]> {
 }
 
 before(async () => {
-  assert.equal(process.getuid?.(), 0, "the lab test needs root (namespaces, bridges, daemons)");
-  if (await labIsUp()) {
-    assert.fail(
-      `a lab is already up on this machine (${paths.stateFile} or bridge hha-br0 exists); ` +
-        "this test will not tear it down: run `harbor-ha lab down` first, then run the test again",
-    );
-  }
-  broughtUpHere = true;
-  firstUp = await up();
+  firstUp = await lab.up();
 });
 
 after(async () => {
-  if (broughtUpHere) await labDown({ logger });
+  await lab.down();
 });
 
 test("lab up runs every step, in order, and a fresh lab changes something in each but the cached ones", () => {
