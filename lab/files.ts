@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
-import { access, chmod, mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { access, chmod, mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { readTextIfExists, writeAtomically } from "../support/files.ts";
+
+export { readTextIfExists };
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -8,15 +11,6 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-export async function readTextIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
   }
 }
 
@@ -33,10 +27,7 @@ export async function writeFileIfChanged(path: string, content: string, mode = 0
     return true;
   }
   await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, content, { mode });
-  await chmod(temporary, mode);
-  await rename(temporary, path);
+  await writeAtomically(path, content, mode);
   return true;
 }
 

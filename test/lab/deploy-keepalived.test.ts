@@ -20,14 +20,14 @@ import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { parseStateLine, type StateRecord } from "../../jobs/deploy/keepalived-notify.ts";
-import { holdsAddress } from "../../jobs/deploy/keepalived-observe.ts";
 import type { StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { labPaths } from "../../lab/index.ts";
 import { createLogger } from "../../support/logger.ts";
 import { ownLab } from "../support/own-lab.ts";
+import { vipHolders } from "../support/vip.ts";
 
-const execFileAsync = promisify(execFile);
+const _execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "lab-test", level: "warn", destination: process.stderr });
 const lab = ownLab(logger);
 const paths = labPaths();
@@ -52,36 +52,17 @@ async function step(node: NodeName, mode: StepMode, primaryNode: NodeName): Prom
 }
 
 /** Which nodes have the VIP on eth0, seen from outside the agents. */
-async function vipHolders(): Promise<NodeName[]> {
-  const holders: NodeName[] = [];
-  for (const node of NODES) {
-    const { stdout } = await execFileAsync("ip", [
-      "netns",
-      "exec",
-      node,
-      "ip",
-      "-o",
-      "-4",
-      "addr",
-      "show",
-      "dev",
-      "eth0",
-    ]);
-    if (holdsAddress(stdout, VIP)) holders.push(node);
-  }
-  return holders;
-}
 
 /** Polls until the holders are exactly `expected`; returns how long it took. */
 async function untilHolders(expected: NodeName[], withinMs: number): Promise<number> {
   const started = performance.now();
-  let holders = await vipHolders();
+  let holders = await vipHolders(NODES, VIP);
   while (JSON.stringify(holders) !== JSON.stringify(expected)) {
     if (performance.now() - started > withinMs) {
       assert.deepEqual(holders, expected, `VIP holders after ${withinMs} ms`);
     }
     await sleep(50);
-    holders = await vipHolders();
+    holders = await vipHolders(NODES, VIP);
   }
   return Math.round(performance.now() - started);
 }
@@ -157,7 +138,7 @@ test("check on a bare node says what apply would do and changes nothing", async 
   assert.match(outcome.detail, /would create keepalived-node01/);
   assert.match(outcome.detail, /set the role file to primary/);
   await assert.rejects(containerId("node01"), "no container was made");
-  assert.deepEqual(await vipHolders(), []);
+  assert.deepEqual(await vipHolders(NODES, VIP), []);
 });
 
 test("apply on the primary's node, then the standby's: only the primary's node holds the VIP", async (t) => {
@@ -175,7 +156,7 @@ test("apply on the primary's node, then the standby's: only the primary's node h
   assert.ok(second.output?.includes(`VIP ${VIP} held here: no`));
   assert.ok(second.output?.some((line) => line.startsWith("priority 100 ")));
 
-  assert.deepEqual(await vipHolders(), ["node01"]);
+  assert.deepEqual(await vipHolders(NODES, VIP), ["node01"]);
   assert.equal((await recordedState("node01"))?.state, "MASTER");
   assert.equal((await recordedState("node02"))?.state, "BACKUP");
 });
@@ -192,7 +173,7 @@ test("a second apply changes nothing on either node and restarts nothing", async
     assert.equal(outcome.status, "unchanged", `${node}: ${outcome.detail}`);
   }
   assert.deepEqual([await containerId("node01"), await containerId("node02")], before);
-  assert.deepEqual(await vipHolders(), ["node01"]);
+  assert.deepEqual(await vipHolders(NODES, VIP), ["node01"]);
 });
 
 test("the VIP follows the role to node02 without restarting keepalived", async (t) => {
@@ -240,7 +221,7 @@ test("apply re-creates the stopped keepalived and the VIP returns to the primary
   diagnose(t, outcome);
   assert.equal(outcome.status, "changed");
   assert.ok(outcome.output?.includes(`VIP ${VIP} held here: yes`));
-  assert.deepEqual(await vipHolders(), ["node02"]);
+  assert.deepEqual(await vipHolders(NODES, VIP), ["node02"]);
   const standby = await step("node01", "apply", "node02");
   assert.equal(standby.status, "unchanged", standby.detail);
 });

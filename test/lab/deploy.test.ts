@@ -21,6 +21,7 @@ import { readState } from "../../lab/state.ts";
 import { createLogger } from "../../support/logger.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
+import { vipHolders } from "../support/vip.ts";
 
 const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "deploy-test", level: "warn", destination: process.stderr });
@@ -34,26 +35,6 @@ let env: Record<string, string> = {};
 
 const deploy = (...args: string[]) =>
   runCli(["--config", paths.config, "deploy", ...args], env, DEPLOY_TIMEOUT_MS);
-
-async function vipHolders(): Promise<string[]> {
-  const holders: string[] = [];
-  for (const node of ["node01", "node02"]) {
-    const { stdout } = await execFileAsync("ip", [
-      "netns",
-      "exec",
-      node,
-      "ip",
-      "-o",
-      "-4",
-      "addr",
-      "show",
-      "dev",
-      "eth0",
-    ]);
-    if (stdout.includes(`inet ${VIP}/`)) holders.push(node);
-  }
-  return holders;
-}
 
 async function query<T extends pg.QueryResultRow>(host: string, sql: string): Promise<T[]> {
   const client = new pg.Client({
@@ -171,7 +152,11 @@ test("deploy installs the whole site: primary and VIP on node01, streaming stand
   );
   assert.match(result.stdout, /· \[\d+\] node01 host\.agent: unchanged — agent pid \d+ answering ping/);
 
-  assert.deepEqual(await vipHolders(), ["node01"], "exactly one VIP holder, the primary's node");
+  assert.deepEqual(
+    await vipHolders(["node01", "node02"], VIP),
+    ["node01"],
+    "exactly one VIP holder, the primary's node",
+  );
   await query(
     VIP,
     "create table if not exists deploy_probe (id serial primary key, at timestamptz default now())",

@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { access, chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { readTextIfExists } from "../../../support/files.ts";
 import type { HarborNodeLayout } from "../../deploy/harbor-layout.ts";
+
+export { readTextIfExists };
 
 /**
  * The file side of harbor.install on a node: the bundle's digest, unpacking it, writing files
@@ -32,15 +35,6 @@ export function sha256File(path: string): Promise<string> {
       .on("error", reject)
       .on("end", () => resolve(hash.digest("hex")));
   });
-}
-
-export async function readTextIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
 }
 
 /** Whether a write would change the file (its content; modes are set on every write). */

@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { promisify } from "node:util";
+import { readTextIfExists, writeAtomically } from "../../../support/files.ts";
+
+export { readTextIfExists, writeAtomically };
 
 /**
  * The node's own files and interfaces as its agent sees them: the agent runs on the node (in the
@@ -8,31 +11,6 @@ import { promisify } from "node:util";
  */
 
 const execFileAsync = promisify(execFile);
-
-export async function readTextIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/**
- * Replaces a file by rename, so a reader (keepalived's inotify on the role file, a probe on the
- * state file) sees the old content or the new one, never half of it.
- */
-export async function writeAtomically(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, content, { mode });
-    await chmod(temporary, mode);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
 
 export async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o755 });
