@@ -15,6 +15,11 @@ export interface RemoteShell {
   close(): Promise<void>;
 }
 
+/** One argument for a POSIX shell command line, single-quoted so nothing in it is interpreted. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
 /** The last lines of a command's output, for a failure's report. */
 export function outputTail(result: RemoteResult, lines = 12): string {
   return `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-lines).join("\n");

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { NodeConfig } from "../../config/schema.ts";
-import { outputTail, type RemoteShell } from "../adapters/remote-shell.ts";
+import { outputTail, type RemoteShell, shellQuote } from "../adapters/remote-shell.ts";
 import type { NodeJobs } from "../node-jobs.ts";
 import {
   changedOutcome,
@@ -23,10 +23,6 @@ export interface AgentInstall {
   readonly env: Readonly<Record<string, string>>;
 }
 
-function quote(value: string): string {
-  return `'${value.replaceAll("'", "'\\''")}'`;
-}
-
 /**
  * The supervisor: restarts the agent whenever it exits, until its pid file is removed. (On a
  * systemd host a unit with Restart=always does this job; the lab has no systemd.)
@@ -35,11 +31,11 @@ export function supervisorScript(node: string, dir: string, nodeBinary: string, 
   return [
     "#!/bin/sh",
     `# harbor-ha agent for ${node}, written by harbor-ha deploy. Stop: rm ${dir}/supervisor.pid`,
-    `cd ${quote(dir)} || exit 1`,
+    `cd ${shellQuote(dir)} || exit 1`,
     "set -a; . ./agent.env; set +a",
     "echo $$ > supervisor.pid",
     'while [ -f supervisor.pid ] && [ "$(cat supervisor.pid)" = "$$" ]; do',
-    `  ${quote(nodeBinary)} ${quote(cli)} agent --node ${quote(node)} --config ${quote(join(dir, "site.yaml"))} >> agent.log 2>&1`,
+    `  ${shellQuote(nodeBinary)} ${shellQuote(cli)} agent --node ${shellQuote(node)} --config ${shellQuote(join(dir, "site.yaml"))} >> agent.log 2>&1`,
     "  sleep 1",
     "done",
     "",
@@ -70,10 +66,10 @@ export async function hostAgentStep(
   if (answering !== undefined) return unchangedOutcome(`agent pid ${answering} answering ping`);
   const dir = nodeDataPath(node, "agent");
   const supervised = await shell.run(
-    `kill -0 "$(cat ${quote(join(dir, "supervisor.pid"))} 2>/dev/null)" 2>/dev/null`,
+    `kill -0 "$(cat ${shellQuote(join(dir, "supervisor.pid"))} 2>/dev/null)" 2>/dev/null`,
   );
   if (supervised.code === 0) {
-    const log = await shell.run(`tail -n 15 ${quote(join(dir, "agent.log"))}`);
+    const log = await shell.run(`tail -n 15 ${shellQuote(join(dir, "agent.log"))}`);
     return failedOutcome(
       `the agent on ${node.name} is supervised but does not answer ping`,
       `read ${join(dir, "agent.log")} on ${node.name}; can it reach the control-plane Redis?`,
@@ -83,20 +79,20 @@ export async function hostAgentStep(
   if (mode === "check") return wouldChange(`would install the agent in ${dir} over SSH and start it`);
 
   const envText = `${Object.entries(install.env)
-    .map(([key, value]) => `${key}=${quote(value)}`)
+    .map(([key, value]) => `${key}=${shellQuote(value)}`)
     .join("\n")}\nHARBOR_HA_LOG_FORMAT=json\n`;
   const steps: Array<[string, string, string | undefined]> = [
-    ["create the folder", `mkdir -p ${quote(dir)} && chmod 700 ${quote(dir)}`, undefined],
-    ["copy the site config", `cat > ${quote(join(dir, "site.yaml"))}`, install.configText],
-    ["write the secrets", `umask 077 && cat > ${quote(join(dir, "agent.env"))}`, envText],
+    ["create the folder", `mkdir -p ${shellQuote(dir)} && chmod 700 ${shellQuote(dir)}`, undefined],
+    ["copy the site config", `cat > ${shellQuote(join(dir, "site.yaml"))}`, install.configText],
+    ["write the secrets", `umask 077 && cat > ${shellQuote(join(dir, "agent.env"))}`, envText],
     [
       "write the supervisor",
-      `cat > ${quote(join(dir, "run.sh"))} && chmod 700 ${quote(join(dir, "run.sh"))}`,
+      `cat > ${shellQuote(join(dir, "run.sh"))} && chmod 700 ${shellQuote(join(dir, "run.sh"))}`,
       supervisorScript(node.name, dir, process.execPath, CLI_ENTRY),
     ],
     [
       "start the supervisor",
-      `setsid nohup sh ${quote(join(dir, "run.sh"))} > /dev/null 2>&1 < /dev/null &`,
+      `setsid nohup sh ${shellQuote(join(dir, "run.sh"))} > /dev/null 2>&1 < /dev/null &`,
       undefined,
     ],
   ];
@@ -112,7 +108,7 @@ export async function hostAgentStep(
   }
   const pid = await pingAgent(jobs, node.name, 30_000);
   if (pid === undefined) {
-    const log = await shell.run(`tail -n 15 ${quote(join(dir, "agent.log"))}`);
+    const log = await shell.run(`tail -n 15 ${shellQuote(join(dir, "agent.log"))}`);
     return failedOutcome(
       `the agent on ${node.name} started but does not answer ping`,
       `read ${join(dir, "agent.log")} on ${node.name}`,

@@ -1,5 +1,5 @@
 import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
-import { outputTail, type RemoteShell } from "../adapters/remote-shell.ts";
+import { outputTail, type RemoteShell, shellQuote } from "../adapters/remote-shell.ts";
 import { mergeDaemonConfig, parseDaemonConfig } from "./daemon-config.ts";
 import {
   changedOutcome,
@@ -11,10 +11,6 @@ import {
 } from "./step-contract.ts";
 
 const DOCKER_VERSION = "docker version --format '{{.Server.Version}}'";
-
-function quote(value: string): string {
-  return `'${value.replaceAll("'", "'\\''")}'`;
-}
 
 /** Waits (bounded) for the daemon to answer again after a restart. */
 async function dockerAnswers(shell: RemoteShell, socket: string, attempts = 30): Promise<string | undefined> {
@@ -47,7 +43,7 @@ export async function hostDockerStep(
     );
   }
   const file = node.dockerConfigFile;
-  const read = await shell.run(`cat ${quote(file)} 2>/dev/null || true`);
+  const read = await shell.run(`cat ${shellQuote(file)} 2>/dev/null || true`);
   let current: Record<string, unknown>;
   try {
     current = parseDaemonConfig(read.stdout);
@@ -66,7 +62,7 @@ export async function hostDockerStep(
 
   const text = `${JSON.stringify(config, null, 2)}\n`;
   const write = await shell.run(
-    `mkdir -p "$(dirname ${quote(file)})" && cat > ${quote(`${file}.tmp`)} && mv ${quote(`${file}.tmp`)} ${quote(file)}`,
+    `mkdir -p "$(dirname ${shellQuote(file)})" && cat > ${shellQuote(`${file}.tmp`)} && mv ${shellQuote(`${file}.tmp`)} ${shellQuote(file)}`,
     {
       stdin: text,
     },
