@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { Queue, QueueEvents } from "bullmq";
+import { Queue, type QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { SiteConfig } from "../config/schema.ts";
 import { HarborHaError } from "../support/errors.ts";
 import { createDurableRedis } from "../support/redis.ts";
 import { JOB_POLICIES, type JobName, type JobRequest, type JobResult } from "./job-types.ts";
+import { queueEventsFromNow } from "./queue-events.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
 
 export interface JobOutcome<N extends JobName> {
@@ -49,9 +50,9 @@ export class NodeJobs {
     // QueueEvents blocks on its connection, so it gets one of its own.
     const eventsConnection = createDurableRedis(this.site.controlPlane.redisUrl);
     eventsConnection.on("error", () => {});
-    const events = new QueueEvents(nodeQueueName(node), { connection: eventsConnection, prefix });
+    await queue.waitUntilReady();
+    const events = await queueEventsFromNow(nodeQueueName(node), prefix, this.connection, eventsConnection);
     events.on("error", () => {});
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     const opened = { queue, events, eventsConnection };
     this.queues.set(node, opened);
     return opened;

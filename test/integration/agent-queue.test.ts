@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Queue, QueueEvents } from "bullmq";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { type Background, runCli, startCli } from "../support/processes.ts";
 import { startTestRedis, type TestRedis } from "../support/redis-server.ts";
@@ -32,14 +33,16 @@ describe("agents on BullMQ with a real Redis", () => {
     await agent.waitFor(/"event":"agent.ready"/);
     return agent;
   };
-  const queueFor = (node: string) => {
+  const queueFor = async (node: string) => {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const eventsConnection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(nodeQueueName(node), { connection, prefix: queuePrefix(site) });
-    const events = new QueueEvents(nodeQueueName(node), {
-      connection: eventsConnection,
-      prefix: queuePrefix(site),
-    });
+    const events = await queueEventsFromNow(
+      nodeQueueName(node),
+      queuePrefix(site),
+      connection,
+      eventsConnection,
+    );
     return {
       queue,
       events,
@@ -106,13 +109,13 @@ describe("agents on BullMQ with a real Redis", () => {
   });
 
   test("a job queued while the agent is down survives a Redis restart and runs when it returns", async () => {
-    const client = queueFor("node01");
+    const client = await queueFor("node01");
     try {
       const job = await client.queue.add("ping", { sentAt: Date.now() }, { jobId: "queued-across-restart" });
       await client.queue.close();
       await redis.restart();
       await startAgent("node01");
-      const fresh = queueFor("node01");
+      const fresh = await queueFor("node01");
       try {
         const kept = await fresh.queue.getJob("queued-across-restart");
         assert.ok(kept, "the job is still in Redis after the restart");
@@ -145,7 +148,7 @@ describe("agents on BullMQ with a real Redis", () => {
   });
 
   test("an unknown job is refused at once and never retried", async () => {
-    const client = queueFor("node01");
+    const client = await queueFor("node01");
     try {
       const job = await client.queue.add(
         "format-disk",
