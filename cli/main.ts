@@ -5,6 +5,7 @@ import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
+import { registerStatusCommand } from "./commands/status.ts";
 import { EXIT, printError } from "./output.ts";
 import { MissingConfigError } from "./site-option.ts";
 
@@ -20,6 +21,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerConfigCommands(program, setExit);
   registerAgentCommand(program);
   registerNodesCommands(program, setExit);
+  registerStatusCommand(program, setExit);
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);
   registerDemoCommand(program, setExit);

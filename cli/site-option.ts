@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { type LoadedSite, loadSiteConfig } from "../config/load.ts";
-import { labPaths } from "../lab/index.ts";
+import { labPaths, readEnvFile } from "../lab/index.ts";
 
 /**
  * Which site file a command uses: --config, else HARBOR_HA_CONFIG, else the local lab's config
@@ -23,4 +24,15 @@ export async function loadSiteFromOptions(explicit: string | undefined): Promise
     );
   }
   return loadSiteConfig(file);
+}
+
+/**
+ * The environment a command reads its secrets from: the process's own, and for the lab's site
+ * (only) the lab's secrets file beneath it, so that `harbor-ha status` works in a lab shell
+ * without sourcing anything. A variable set in the environment always wins.
+ */
+export async function secretsEnvironment(configFile: string): Promise<Record<string, string | undefined>> {
+  const paths = labPaths();
+  if (resolve(configFile) !== resolve(paths.config)) return process.env;
+  return { ...(await readEnvFile(paths.env)), ...process.env };
 }
