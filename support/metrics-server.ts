@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { isIP } from "node:net";
 import type { Registry } from "prom-client";
 
@@ -22,7 +22,9 @@ export function parseListenAddress(text: string): ListenAddress | undefined {
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (!host || isIP(host) === 0 || !Number.isInteger(port) || port > 65535) {
-    throw new ListenAddressError(`${JSON.stringify(text)} is not HOST:PORT (an IP address and a port) or "off"`);
+    throw new ListenAddressError(
+      `${JSON.stringify(text)} is not HOST:PORT (an IP address and a port) or "off"`,
+    );
   }
   return port === 0 ? undefined : { host, port };
 }
@@ -38,10 +40,10 @@ export interface MetricsServer {
 }
 
 /**
- * A tiny HTTP server for one prom-client registry: `GET /metrics` and nothing else. Scrapes are
- * rare and small, so no framework; a failing collector answers 500 with its message.
+ * A tiny HTTP server for one prom-client registry, listening: `GET /metrics` and nothing else.
+ * Scrapes are rare and small, so no framework; a failing collector answers 500 with its message.
  */
-export async function startMetricsServer(registry: Registry, listen: ListenAddress): Promise<MetricsServer> {
+export async function serveMetrics(registry: Registry, listen: ListenAddress): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/metrics" || (request.method !== "GET" && request.method !== "HEAD")) {
@@ -58,8 +60,6 @@ export async function startMetricsServer(registry: Registry, listen: ListenAddre
       },
     );
   });
-  // A scraper that keeps a connection open must not hold the agent's shutdown.
-  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {
@@ -67,6 +67,12 @@ export async function startMetricsServer(registry: Registry, listen: ListenAddre
       resolve();
     });
   });
+  return server;
+}
+
+/** serveMetrics with its URL (the port the kernel gave, when 0 was asked for) and a close that does not wait for idle scrapers. */
+export async function startMetricsServer(registry: Registry, listen: ListenAddress): Promise<MetricsServer> {
+  const server = await serveMetrics(registry, listen);
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : listen.port;
   return {
@@ -74,6 +80,7 @@ export async function startMetricsServer(registry: Registry, listen: ListenAddre
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        // A scraper's kept-alive connection must not hold the agent's shutdown.
         server.closeAllConnections();
       }),
   };
