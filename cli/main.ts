@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerAgentCommand } from "./commands/agent.ts";
+import { registerBotCommand } from "./commands/bot.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
@@ -22,6 +23,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerAgentCommand(program);
   registerNodesCommands(program, setExit);
   registerStatusCommand(program, setExit);
+  registerBotCommand(program);
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);
   registerDemoCommand(program, setExit);

@@ -6,7 +6,9 @@ export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 export function printError(error: unknown): number {
   if (isHarborHaError(error)) {
     console.error(error.describe());
-    return error.code === "CONFIG_INVALID" || error.code === "CONFIG_UNREADABLE"
+    return error.code === "CONFIG_INVALID" ||
+      error.code === "CONFIG_UNREADABLE" ||
+      error.code === "SLACK_SETTINGS_INVALID"
       ? EXIT.badInput
       : EXIT.failed;
   }

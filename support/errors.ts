@@ -5,6 +5,7 @@
 export type ErrorCode =
   | "CONFIG_INVALID"
   | "CONFIG_UNREADABLE"
+  | "SLACK_SETTINGS_INVALID"
   | "COMMAND_FAILED"
   | "NOT_ROOT"
   | "LAB_NOT_UP"

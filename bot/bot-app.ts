@@ -1,0 +1,160 @@
+import type { Server } from "node:http";
+import bolt from "@slack/bolt";
+import { Queue } from "bullmq";
+import type { SiteConfig } from "../config/schema.ts";
+import { AuditLog } from "../jobs/audit-log.ts";
+import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
+import { nodeQueueName, queuePrefix } from "../jobs/queue-names.ts";
+import type { Logger } from "../support/logger.ts";
+import { createDurableRedis } from "../support/redis.ts";
+import { boltLogger } from "./bolt-logger.ts";
+import { BotMetrics } from "./bot-metrics.ts";
+import { registerHarborCommand } from "./commands/harbor-command.ts";
+import { RequestDedupe } from "./request-dedupe.ts";
+import { SlackSender } from "./slack-sender.ts";
+
+const { App, LogLevel } = bolt;
+
+/** How the bot reaches Slack: tokens and where Slack is (the emulator, for the lab). */
+export interface SlackConnection {
+  readonly botToken: string;
+  /** HTTP mode: requests are verified with it. */
+  readonly signingSecret?: string;
+  /** Socket Mode when set (xapp-...). */
+  readonly appToken?: string;
+  /** The Web API's base URL, ending in /api/; Slack's own by default. */
+  readonly apiUrl?: string;
+}
+
+export interface BotOptions {
+  readonly site: SiteConfig;
+  readonly slack: SlackConnection;
+  /** The superuser's password for the canary write through the VIP. */
+  readonly pgPassword: string | undefined;
+  readonly logger: Logger;
+  /** HTTP mode: where POST /slack/events and GET /metrics listen. Socket Mode: /metrics only. */
+  readonly port: number;
+  readonly host?: string;
+  /** Least time between two posts to one channel; Slack's own limit by default. */
+  readonly channelSpacingMs?: number;
+}
+
+export interface RunningBot {
+  readonly mode: "http" | "socket";
+  readonly port: number;
+  readonly metrics: BotMetrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Slack app: Bolt over HTTP (signed requests at /slack/events) or Socket Mode, the
+ * `/harbor` command, the snapshot store it answers `status` from, and /metrics.
+ */
+export async function startBot(options: BotOptions): Promise<RunningBot> {
+  const { site, slack, logger } = options;
+  const redis = createDurableRedis(site.controlPlane.redisUrl, { commandTimeout: 1_000 });
+  redis.on("error", (error) =>
+    logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
+  );
+  const store = new SnapshotStore({
+    site,
+    pgPassword: options.pgPassword,
+    logger: logger.child({ component: "snapshot" }),
+  });
+  await store.start();
+  const queues = site.nodes.map((node) => ({
+    node: node.name,
+    queue: new Queue(nodeQueueName(node.name), { connection: redis, prefix: queuePrefix(site.site) }),
+  }));
+  const metrics = new BotMetrics(
+    () => store.current(),
+    () =>
+      Promise.all(
+        queues.map(async ({ node, queue }) => {
+          const counts = await queue.getJobCounts("waiting", "active", "failed");
+          return {
+            node,
+            waiting: counts.waiting ?? 0,
+            active: counts.active ?? 0,
+            failed: counts.failed ?? 0,
+          };
+        }),
+      ),
+  );
+  const socketMode = slack.appToken !== undefined;
+  const clientOptions = {
+    ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
+    // The sender decides what is safe to send again (slack-sender.ts); the client must not.
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+  };
+  const metricsRoute = {
+    path: "/metrics",
+    method: ["GET"],
+    handler: async (_req: unknown, res: import("node:http").ServerResponse) => {
+      res.writeHead(200, { "content-type": metrics.registry.contentType });
+      res.end(await metrics.registry.metrics());
+    },
+  };
+  const app = new App({
+    token: slack.botToken,
+    logger: boltLogger(logger, (reason) => metrics.refusedRequests.inc({ reason })),
+    logLevel: LogLevel.INFO,
+    clientOptions,
+    ...(socketMode
+      ? { socketMode: true, appToken: slack.appToken }
+      : { signingSecret: slack.signingSecret, customRoutes: [metricsRoute] }),
+  });
+  const sender = new SlackSender(app.client, logger.child({ component: "slack-sender" }), {
+    ...(options.channelSpacingMs === undefined ? {} : { channelSpacingMs: options.channelSpacingMs }),
+  });
+  registerHarborCommand(app, {
+    site,
+    store,
+    sender,
+    audit: new AuditLog(redis, site.site),
+    dedupe: new RequestDedupe(redis, site.site),
+    metrics,
+    logger: logger.child({ component: "commands" }),
+  });
+  app.error(async (error) => {
+    logger.error({ event: "bolt.error", err: error.message }, "unhandled error in a Slack handler");
+  });
+
+  let metricsServer: Server | undefined;
+  if (socketMode) {
+    await app.start();
+    const { serveMetrics } = await import("../support/metrics-server.ts");
+    metricsServer = await serveMetrics(metrics.registry, {
+      host: options.host ?? "127.0.0.1",
+      port: options.port,
+    });
+  } else {
+    await app.start({ port: options.port, host: options.host ?? "0.0.0.0" });
+  }
+  logger.info(
+    {
+      event: "bot.ready",
+      mode: socketMode ? "socket" : "http",
+      port: options.port,
+      apiUrl: slack.apiUrl ?? "slack.com",
+    },
+    socketMode
+      ? "bot connected in Socket Mode"
+      : `bot listening on :${options.port} (POST /slack/events, GET /metrics)`,
+  );
+  return {
+    mode: socketMode ? "socket" : "http",
+    port: options.port,
+    metrics,
+    async stop() {
+      await app.stop();
+      await new Promise<void>((resolve) =>
+        metricsServer ? metricsServer.close(() => resolve()) : resolve(),
+      );
+      await Promise.all(queues.map(({ queue }) => queue.close()));
+      await store.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import type { App, RespondFn, SlashCommand } from "@slack/bolt";
+import type { SiteConfig } from "../../config/schema.ts";
+import type { AuditLog } from "../../jobs/audit-log.ts";
+import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
+import { errorMessage } from "../../support/errors.ts";
+import type { Logger } from "../../support/logger.ts";
+import type { BotMetrics } from "../bot-metrics.ts";
+import type { RequestDedupe } from "../request-dedupe.ts";
+import type { SlackSender } from "../slack-sender.ts";
+import { helpText } from "../views/help-text.ts";
+import { historyView } from "../views/history-view.ts";
+import { statusCard } from "../views/status-card.ts";
+import { type ParsedCommand, parseCommand } from "./parse-command.ts";
+
+export interface CommandDeps {
+  readonly site: SiteConfig;
+  readonly store: SnapshotStore;
+  readonly sender: SlackSender;
+  readonly audit: AuditLog;
+  readonly dedupe: RequestDedupe;
+  readonly metrics: BotMetrics;
+  readonly logger: Logger;
+}
+
+type Work = Extract<ParsedCommand, { ok: true; verb: "status" | "history" }>;
+
+/**
+ * `/harbor ...`. The ack always comes first (Slack gives 3 s): a bad command or `help` is
+ * answered in the ack itself, to the asker only; any other verb is acked empty and its work
+ * follows, once per trigger_id however often Slack sends the request.
+ */
+export function registerHarborCommand(app: App, deps: CommandDeps): void {
+  app.command("/harbor", async ({ command, ack, respond, context }) => {
+    const arrived = performance.now();
+    const parsed = parseCommand(command.text);
+    const log = deps.logger.child({
+      user: command.user_id,
+      channel: command.channel_id,
+      trigger: command.trigger_id,
+    });
+    if (!parsed.ok || parsed.verb === "help") {
+      await ack({
+        response_type: "ephemeral",
+        text: parsed.ok ? helpText(deps.site.site, parsed.topic) : parsed.reply,
+      });
+      deps.metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
+      const outcome = parsed.ok ? "ok" : "refused";
+      deps.metrics.commands.inc({ verb: parsed.ok ? "help" : "invalid", outcome });
+      log.info(
+        { event: "command", verb: parsed.ok ? "help" : "invalid", outcome },
+        `/harbor ${command.text}`,
+      );
+      await record(deps, command, outcome, parsed.ok ? undefined : firstLine(parsed.reply));
+      return;
+    }
+    await ack();
+    deps.metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
+    if (!(await deps.dedupe.first(`command:${command.trigger_id}`))) {
+      deps.metrics.duplicates.inc();
+      log.info(
+        { event: "command.duplicate", retryNum: context.retryNum, retryReason: context.retryReason },
+        "a request that already ran: acked, not run again",
+      );
+      return;
+    }
+    log.info({ event: "command", verb: parsed.verb, retryNum: context.retryNum }, `/harbor ${command.text}`);
+    try {
+      await run(parsed, command, respond, deps);
+      deps.metrics.commands.inc({ verb: parsed.verb, outcome: "ok" });
+      await record(deps, command, "ok");
+    } catch (error) {
+      const message = errorMessage(error);
+      deps.metrics.commands.inc({ verb: parsed.verb, outcome: "failed" });
+      log.error(
+        { event: "command.failed", verb: parsed.verb, err: message },
+        `/harbor ${parsed.verb} failed`,
+      );
+      await record(deps, command, "failed", message);
+      await respond({
+        response_type: "ephemeral",
+        text: `:x: \`/harbor ${parsed.verb}\` failed: ${message}`,
+      }).catch((respondError: unknown) =>
+        log.warn({ event: "respond.failed", err: errorMessage(respondError) }, "could not tell the user"),
+      );
+    }
+  });
+}
+
+async function run(
+  parsed: Work,
+  command: SlashCommand,
+  respond: RespondFn,
+  deps: CommandDeps,
+): Promise<void> {
+  switch (parsed.verb) {
+    case "status": {
+      const started = performance.now();
+      const snapshot = await deps.store.refresh();
+      await deps.sender.post(command.channel_id, statusCard(snapshot));
+      deps.metrics.statusSeconds.observe((performance.now() - started) / 1000);
+      return;
+    }
+    case "history": {
+      const entries = await deps.audit.recent(parsed.count);
+      const view = historyView(deps.site.site, entries);
+      await respond({ response_type: "ephemeral", text: view.text, blocks: view.blocks as never });
+      return;
+    }
+  }
+}
+
+/** The audit entry of a command; an audit outage is logged, never fatal to the command. */
+async function record(
+  deps: CommandDeps,
+  command: SlashCommand,
+  outcome: string,
+  detail?: string,
+): Promise<void> {
+  try {
+    await deps.audit.append({
+      actor: command.user_id,
+      action: `${command.command} ${command.text}`.trim().slice(0, 200),
+      outcome,
+      where: command.channel_id,
+      ...(detail ? { detail } : {}),
+    });
+  } catch (error) {
+    deps.logger.warn(
+      { event: "audit.failed", err: errorMessage(error) },
+      "could not append to the audit log",
+    );
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}

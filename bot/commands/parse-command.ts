@@ -1,0 +1,81 @@
+/**
+ * `/harbor <verb> [args]` as text in, a typed command or a short usage reply out. Pure: the
+ * handler acks with the reply of a bad command and never runs anything for it.
+ */
+
+export interface VerbHelp {
+  readonly usage: string;
+  readonly summary: string;
+}
+
+export const VERBS = {
+  help: { usage: "/harbor help [verb]", summary: "what each command does" },
+  status: { usage: "/harbor status", summary: "post the site's status card in this channel" },
+  history: { usage: "/harbor history [N]", summary: "the last N audit entries (default 10, at most 50)" },
+} as const satisfies Readonly<Record<string, VerbHelp>>;
+
+export type Verb = keyof typeof VERBS;
+
+export type ParsedCommand =
+  | { readonly ok: true; readonly verb: "help"; readonly topic?: Verb }
+  | { readonly ok: true; readonly verb: "status" }
+  | { readonly ok: true; readonly verb: "history"; readonly count: number }
+  | { readonly ok: false; readonly reply: string };
+
+/** Longer text than this is refused before it is looked at. */
+export const MAX_COMMAND_TEXT = 500;
+export const HISTORY_DEFAULT = 10;
+export const HISTORY_MAX = 50;
+
+function isVerb(word: string): word is Verb {
+  return Object.hasOwn(VERBS, word);
+}
+
+export function usage(): string {
+  const lines = Object.values(VERBS).map((verb) => `\`${verb.usage}\` ${verb.summary}`);
+  return `Usage:\n${lines.join("\n")}`;
+}
+
+function refuse(problem: string, verb?: Verb): ParsedCommand {
+  return { ok: false, reply: `${problem}\n${verb ? `Usage: \`${VERBS[verb].usage}\`` : usage()}` };
+}
+
+/** Text that is safe to quote back in a reply: no mentions, no formatting, not too long. */
+function quote(text: string): string {
+  const flat = text.replace(/[<>&`*_~]/g, "").slice(0, 40);
+  return `\`${flat}${text.length > 40 ? "…" : ""}\``;
+}
+
+export function parseCommand(text: string): ParsedCommand {
+  if (text.length > MAX_COMMAND_TEXT) {
+    return refuse(`That command is ${text.length} characters long; the limit is ${MAX_COMMAND_TEXT}.`);
+  }
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const [first, ...args] = words;
+  if (first === undefined) return { ok: true, verb: "help" };
+  const verb = first.toLowerCase();
+  if (!isVerb(verb)) return refuse(`Unknown command ${quote(first)}.`);
+  switch (verb) {
+    case "help": {
+      const [topic, ...extra] = args;
+      if (topic === undefined) return { ok: true, verb };
+      if (extra.length > 0 || !isVerb(topic.toLowerCase()))
+        return refuse(`No help for ${quote(args.join(" "))}.`, "help");
+      return { ok: true, verb, topic: topic.toLowerCase() as Verb };
+    }
+    case "status":
+      return args.length === 0 ? { ok: true, verb } : refuse(`\`status\` takes no arguments.`, verb);
+    case "history": {
+      const [count, ...extra] = args;
+      if (count === undefined) return { ok: true, verb, count: HISTORY_DEFAULT };
+      const value = Number(count);
+      if (extra.length > 0 || !/^\d+$/.test(count) || value < 1 || value > HISTORY_MAX) {
+        return refuse(
+          `N must be a whole number from 1 to ${HISTORY_MAX}, not ${quote(args.join(" "))}.`,
+          verb,
+        );
+      }
+      return { ok: true, verb, count: value };
+    }
+  }
+}
