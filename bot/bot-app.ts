@@ -13,7 +13,10 @@ import { registerHarborCommand } from "./commands/harbor-command.ts";
 import { RequestDedupe } from "./request-dedupe.ts";
 import { SlackSender } from "./slack-sender.ts";
 
-const { App, LogLevel } = bolt;
+const { App, HTTPReceiver, LogLevel } = bolt;
+
+/** Slack's largest payloads (view submissions) are far below this; anything bigger is refused (413). */
+export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /** How the bot reaches Slack: tokens and where Slack is (the emulator, for the lab). */
 export interface SlackConnection {
@@ -96,14 +99,23 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       res.end(await metrics.registry.metrics());
     },
   };
+  const boltLog = boltLogger(logger, (reason) => metrics.refusedRequests.inc({ reason }));
   const app = new App({
     token: slack.botToken,
-    logger: boltLogger(logger, (reason) => metrics.refusedRequests.inc({ reason })),
+    logger: boltLog,
     logLevel: LogLevel.INFO,
     clientOptions,
     ...(socketMode
       ? { socketMode: true, appToken: slack.appToken }
-      : { signingSecret: slack.signingSecret, customRoutes: [metricsRoute] }),
+      : {
+          receiver: new HTTPReceiver({
+            signingSecret: slack.signingSecret ?? "",
+            endpoints: ["/slack/events"],
+            customRoutes: [metricsRoute],
+            logger: boltLog,
+            bodyLimit: BODY_LIMIT_BYTES,
+          }),
+        }),
   });
   const sender = new SlackSender(app.client, logger.child({ component: "slack-sender" }), {
     ...(options.channelSpacingMs === undefined ? {} : { channelSpacingMs: options.channelSpacingMs }),

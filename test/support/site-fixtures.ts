@@ -27,3 +27,26 @@ export function lineOf(text: string, needle: string, after?: string): number {
   if (index < 0) throw new Error(`fixture: ${needle} not found`);
   return index + 1;
 }
+
+/**
+ * A site whose every address is on loopback (127.77.0.0/8), for tests that run agents, probes or
+ * the bot outside the lab: whatever they connect to (PostgreSQL, Harbor, the VIP) stays on this
+ * machine and is refused at once, never sent to another network.
+ */
+export function loopbackSiteYaml(
+  site: string,
+  redisUrl: string,
+  changes: Array<[path: Array<string | number>, value: unknown]> = [],
+): string {
+  return siteYamlWith([
+    [["site"], site],
+    [["vip", "address"], "127.77.0.100"],
+    [["vip", "prefix"], 8],
+    [["vip", "interface"], "lo"],
+    [["nodes", 0, "address"], "127.77.0.11"],
+    [["nodes", 1, "address"], "127.77.0.12"],
+    [["harborRedis", "host"], "127.77.0.11"],
+    [["controlPlane", "redisUrl"], redisUrl],
+    ...changes,
+  ]);
+}

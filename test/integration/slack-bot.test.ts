@@ -1,0 +1,243 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
+import { type NodeObservation, observationChannel, observationKey } from "../../probes/observation.ts";
+import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
+import { signedHeaders } from "../../slack-emulator/signing.ts";
+import { healthyObservation } from "../support/observation-fixtures.ts";
+import { type Background, runCli, startCli } from "../support/processes.ts";
+import { freePort, startTestRedis, type TestRedis } from "../support/redis-server.ts";
+import { loopbackSiteYaml } from "../support/site-fixtures.ts";
+
+/**
+ * The real bot (`harbor-ha bot`, a Bolt app over HTTP) against the Slack emulator and a real
+ * Redis in which this test plays the agents: it publishes node01 primary with the VIP and node02
+ * standby, as agents do. Everything listens on loopback; the site's addresses are loopback too.
+ */
+describe("the Slack bot over HTTP, through the emulator", () => {
+  const site = "bottest";
+  const signingSecret = "test-signing-secret";
+  const botToken = "xoxb-test-bot-token";
+  let redis: TestRedis;
+  let publisher: Redis;
+  let emulator: RunningEmulator;
+  let bot: Background;
+  let botUrl: string;
+  let dir: string;
+  let config: string;
+  let publishing: NodeJS.Timeout | undefined;
+
+  const publish = async () => {
+    for (const [node, primary] of [
+      ["node01", true],
+      ["node02", false],
+    ] as const) {
+      const observation: NodeObservation = {
+        ...healthyObservation(node, { primary }),
+        site,
+        observedAt: Date.now(),
+      };
+      const text = JSON.stringify(observation);
+      await publisher.set(observationKey(site, node), text, "PX", 10_000);
+      await publisher.publish(observationChannel(site), text);
+    }
+  };
+  const botEnv = (extra: Record<string, string> = {}) => ({
+    SLACK_BOT_TOKEN: botToken,
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_API_URL: emulator.apiUrl,
+    HARBOR_HA_PG_PASSWORD: "pg-secret",
+    HARBOR_HA_REPLICATION_PASSWORD: "repl-secret",
+    HARBOR_HA_HARBOR_ADMIN_PASSWORD: "admin-secret",
+    ...extra,
+  });
+  const slashBody = (text: string, channel: string) =>
+    new URLSearchParams({
+      command: "/harbor",
+      text,
+      channel_id: channel,
+      user_id: "U0ALICE",
+      user_name: "alice",
+      team_id: "T0HARBOR",
+      trigger_id: `trigger-${Math.random()}`,
+      response_url: `${emulator.url}/emulator/respond/none`,
+    }).toString();
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${botUrl.replace("/slack/events", "")}/metrics`)).text();
+    const line = text.split("\n").find((candidate) => candidate.startsWith(name));
+    return line === undefined ? undefined : Number(line.split(" ").at(-1));
+  };
+
+  before(async () => {
+    redis = await startTestRedis();
+    publisher = new Redis(redis.url);
+    await publish();
+    publishing = setInterval(() => void publish().catch(() => {}), 500);
+    const botPort = await freePort();
+    botUrl = `http://127.0.0.1:${botPort}/slack/events`;
+    emulator = await startEmulator({ port: 0, botUrl, signingSecret, botToken });
+    dir = mkdtempSync(join(tmpdir(), "harbor-ha-bot-"));
+    config = join(dir, "site.yaml");
+    writeFileSync(config, loopbackSiteYaml(site, redis.url));
+    bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config], botEnv());
+    await bot.waitFor(/"event":"bot.ready"/);
+  });
+
+  after(async () => {
+    clearInterval(publishing);
+    await bot?.stop("SIGTERM");
+    await emulator?.close();
+    publisher?.disconnect();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("/harbor status is acked with 200 and a card naming both nodes, the VIP holder and the primary appears", async (t) => {
+    const result = await emulator.command({ channel: "C0STATUS", user: "U0ALICE", text: "/harbor status" });
+    assert.equal(result.status, 200);
+    assert.equal(result.acked, true);
+    t.diagnostic(`ack in ${result.latencyMs.toFixed(1)} ms`);
+    const card = await emulator.waitForMessage(
+      "C0STATUS",
+      (message) => message.text.startsWith(`${site}:`),
+      10_000,
+    );
+    const blocks = JSON.stringify(card.blocks);
+    assert.match(blocks, /VIP 127\.77\.0\.100 on \*node01\* · primary \*node01\*/);
+    assert.match(blocks, /\*node01\* \(127\.77\.0\.11\) · primary/);
+    assert.match(blocks, /\*node02\* \(127\.77\.0\.12\) · standby/);
+    // Nothing answers at the VIP here: the card must say so rather than claim health.
+    assert.match(blocks, /write through the VIP FAILED/);
+    assert.equal(card.user, "U0HARBORBOT");
+    assert.equal(card.ephemeral, undefined, "the whole channel sees the card");
+  });
+
+  test("a forged signature and a stale timestamp get 401, are logged and counted, and run nothing", async () => {
+    const body = slashBody("status", "C0FORGED");
+    const forged = await fetch(botUrl, {
+      method: "POST",
+      headers: signedHeaders("not-the-secret", body, "application/x-www-form-urlencoded", Date.now()),
+      body,
+    });
+    assert.equal(forged.status, 401);
+    const stale = await fetch(botUrl, {
+      method: "POST",
+      headers: signedHeaders(
+        signingSecret,
+        body,
+        "application/x-www-form-urlencoded",
+        Date.now() - 6 * 60_000,
+      ),
+      body,
+    });
+    assert.equal(stale.status, 401);
+    await bot.waitFor(/"event":"slack.request.refused","reason":"stale"/);
+    await bot.waitFor(/"event":"slack.request.refused","reason":"signature"/);
+    assert.equal(await metric('harbor_ha_slack_requests_refused_total{reason="stale"}'), 1);
+    assert.equal(await metric('harbor_ha_slack_requests_refused_total{reason="signature"}'), 1);
+    assert.deepEqual(emulator.messages("C0FORGED"), []);
+  });
+
+  test("Slack's retries of a command are acked but run it once", async () => {
+    const result = await emulator.command({
+      channel: "C0RETRY",
+      user: "U0BOB",
+      text: "/harbor status",
+      retries: 2,
+      retryReason: "http_timeout",
+    });
+    assert.deepEqual(
+      [result.status, ...result.retries.map((retry) => retry.status)],
+      [200, 200, 200],
+      "every delivery is acked",
+    );
+    await emulator.waitForMessage("C0RETRY", (message) => message.text.startsWith(`${site}:`), 10_000);
+    await bot.waitFor(/"event":"command.duplicate".*"retryNum":2/);
+    assert.equal(emulator.messages("C0RETRY").length, 1, "one card, not three");
+    assert.equal(await metric("harbor_ha_slack_duplicates_total"), 2);
+  });
+
+  test("unknown verbs, bad arguments and oversized text get a short usage reply to the asker only", async () => {
+    for (const [text, expected] of [
+      ["/harbor reboot-everything", /Unknown command `reboot-everything`/],
+      ["/harbor history lots", /N must be a whole number from 1 to 50/],
+      [`/harbor status ${"x".repeat(600)}`, /the limit is 500/],
+    ] as const) {
+      const result = await emulator.command({ channel: "C0USAGE", user: "U0CAROL", text });
+      assert.equal(result.status, 200, text);
+      assert.match(result.shown?.text ?? "", expected);
+      assert.match(result.shown?.text ?? "", /Usage/);
+      assert.equal(result.shown?.ephemeral, "U0CAROL");
+    }
+    assert.deepEqual(
+      emulator.messages("C0USAGE").filter((message) => !message.ephemeral),
+      [],
+      "nothing was posted for the channel",
+    );
+  });
+
+  test("a body over the limit is refused with 413 before it is parsed", async () => {
+    const body = slashBody("x".repeat(300 * 1024), "C0BIG");
+    const response = await fetch(botUrl, {
+      method: "POST",
+      headers: signedHeaders(signingSecret, body, "application/x-www-form-urlencoded", Date.now()),
+      body,
+    });
+    assert.equal(response.status, 413);
+  });
+
+  test("/harbor help answers at once; /harbor history lists who ran what, newest first", async () => {
+    const help = await emulator.command({ channel: "C0HIST", user: "U0ALICE", text: "/harbor help" });
+    assert.match(help.shown?.text ?? "", /\/harbor status/);
+    await emulator.command({ channel: "C0HIST", user: "U0ALICE", text: "/harbor history 3" });
+    const reply = await emulator.waitForMessage(
+      "C0HIST",
+      (message) => /: the last \d+ audit entries/.test(message.text),
+      10_000,
+    );
+    assert.equal(reply.ephemeral, "U0ALICE");
+    const blocks = JSON.stringify(reply.blocks);
+    assert.match(blocks, /<@U0ALICE> \/harbor help → \*ok\*/);
+    assert.match(blocks, /<@U0CAROL> \/harbor status x+… → \*refused\*|<@U0CAROL>.*refused/);
+  });
+
+  test("the bot refuses to start without its Slack settings, naming each missing one", async () => {
+    const result = await runCli(["bot", "--port", "0", "--config", config], {
+      SLACK_BOT_TOKEN: "",
+      SLACK_SIGNING_SECRET: "",
+      SLACK_APP_TOKEN: "",
+    });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /SLACK_BOT_TOKEN is not set/);
+    assert.match(result.stderr, /set SLACK_SIGNING_SECRET \(HTTP mode\) or SLACK_APP_TOKEN \(Socket Mode\)/);
+  });
+
+  test("in Socket Mode the same command arrives over the emulator's WebSocket and gets the same card", async () => {
+    const socketBot = startCli(
+      ["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", config],
+      botEnv({ SLACK_APP_TOKEN: "xapp-test-app-token", SLACK_SIGNING_SECRET: "" }),
+    );
+    try {
+      await socketBot.waitFor(/"event":"bot.ready".*"mode":"socket"/);
+      await emulator.waitForSocketConnections(1, 10_000);
+      const result = await emulator.command({
+        channel: "C0SOCKET",
+        user: "U0ALICE",
+        text: "/harbor status",
+        transport: "socket",
+      });
+      assert.equal(result.acked, true);
+      const card = await emulator.waitForMessage(
+        "C0SOCKET",
+        (message) => message.text.startsWith(`${site}:`),
+        10_000,
+      );
+      assert.match(JSON.stringify(card.blocks), /primary \*node01\*/);
+    } finally {
+      await socketBot.stop("SIGTERM");
+    }
+  });
+});
