@@ -4,6 +4,7 @@ import { registerBotCommand } from "./commands/bot.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
+import { registerEmulatorCommand } from "./commands/emulator.ts";
 import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
 import { registerStatusCommand } from "./commands/status.ts";
@@ -27,6 +28,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);
   registerDemoCommand(program, setExit);
+  registerEmulatorCommand(program, setExit);
   return program;
 }
 
