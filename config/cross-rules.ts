@@ -81,6 +81,9 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
   if (site.nodes.some((node) => node.address === site.harborRedis.host)) {
     nodePorts.push(["harborRedis.port", site.harborRedis.port, ["harborRedis", "port"]]);
   }
+  if (site.agent.metricsPort !== 0) {
+    nodePorts.push(["agent.metricsPort", site.agent.metricsPort, ["agent", "metricsPort"]]);
+  }
   nodePorts.forEach(([label, portNumber, path], index) => {
     const clash = nodePorts.slice(0, index).find(([, other]) => other === portNumber);
     if (clash) {

@@ -97,6 +97,11 @@ const policySchema = z.strictObject({
     .default(15),
 });
 
+const agentSchema = z.strictObject({
+  /** The agent's Prometheus endpoint (GET /metrics) on its node's address; 0 turns it off. */
+  metricsPort: z.number().int().min(0).max(65535).default(9464),
+});
+
 export const siteSchema = z.strictObject({
   site: name,
   vip: z.strictObject({
@@ -120,6 +125,7 @@ export const siteSchema = z.strictObject({
     twoPersonRule: z.boolean().default(false),
   }),
   policy: policySchema.prefault({}),
+  agent: agentSchema.prefault({}),
 });
 
 /** A validated site: the typed object every layer below the entry points receives. */

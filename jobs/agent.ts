@@ -3,7 +3,9 @@ import Docker from "dockerode";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
 import type { Logger } from "../support/logger.ts";
+import type { ListenAddress } from "../support/metrics-server.ts";
 import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
+import { type AgentObservation, startAgentObservation } from "./agent-observation.ts";
 import type { AgentContext } from "./executors/agent-context.ts";
 import { EXECUTORS, type Executor } from "./executors/index.ts";
 import { isJobName, JOB_POLICIES, type JobName } from "./job-types.ts";
@@ -16,10 +18,14 @@ export interface AgentOptions {
   readonly secrets: SiteSecrets;
   /** Tagged with `component: "agent"` and the node by the caller. */
   readonly logger: Logger;
+  /** Where GET /metrics listens; undefined: nowhere. */
+  readonly metricsListen?: ListenAddress | undefined;
 }
 
 export interface RunningAgent {
   readonly worker: Worker;
+  /** The observation loop, its publishing and the metrics endpoint. */
+  readonly observation: AgentObservation;
   /** Stops taking jobs, lets the current one finish (every job has a timeout), then disconnects. */
   close(): Promise<void>;
   /** Stops at once; a job in flight is handed back to the queue when its lock expires. */
@@ -105,11 +111,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger.warn({ event: "worker.error", err: error.message }, "queue worker error"),
   );
   await worker.waitUntilReady();
+  const observation = await startAgentObservation({
+    site,
+    node,
+    pgPassword: options.secrets.pgPassword,
+    docker: context.docker,
+    metricsListen: options.metricsListen,
+    logger,
+  });
   logger.info(
     {
       event: "agent.ready",
       queue: nodeQueueName(node.name),
       redis: redactRedisUrl(site.controlPlane.redisUrl),
+      ...(observation.metricsUrl ? { metrics: observation.metricsUrl } : {}),
     },
     `agent for ${node.name} is consuming its queue`,
   );
@@ -119,13 +134,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
   return {
     worker,
+    observation,
     async close() {
-      await worker.close();
+      await Promise.all([worker.close(), observation.stop()]);
       disconnect();
       logger.info({ event: "agent.stopped" }, "agent stopped");
     },
     async abandon() {
-      await worker.close(true);
+      await Promise.all([worker.close(true), observation.stop()]);
       disconnect();
       logger.warn({ event: "agent.abandoned" }, "agent stopped at once; an unfinished job is handed back");
     },

@@ -1,4 +1,4 @@
-import type { PostgresRoleObservation } from "../probes/postgres-role.ts";
+import type { PostgresRoleObservation } from "../probes/postgres.ts";
 import type { DeployStepRequest, StepOutcome } from "./deploy/step-contract.ts";
 
 /**

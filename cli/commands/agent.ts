@@ -1,12 +1,24 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { resolveSecrets } from "../../config/secrets.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
+import { type ListenAddress, ListenAddressError, parseListenAddress } from "../../support/metrics-server.ts";
 import { loadSiteFromOptions } from "../site-option.ts";
 
 interface AgentCommandOptions {
   node: string;
+  /** Absent: the site's agent.metricsPort on the node's address. null: off. */
+  metricsListen?: ListenAddress | null;
+}
+
+function listenOption(value: string): ListenAddress | null {
+  try {
+    return parseListenAddress(value) ?? null;
+  } catch (error) {
+    if (error instanceof ListenAddressError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -14,6 +26,11 @@ export function registerAgentCommand(program: Command): void {
     .command("agent")
     .description("run the agent of one node: consume its queue of jobs until SIGTERM")
     .requiredOption("--node <name>", "the node this agent acts for (a name from the site config)")
+    .option(
+      "--metrics-listen <host:port>",
+      "where GET /metrics listens, or off (default: the node's address and agent.metricsPort)",
+      listenOption,
+    )
     .action(async (options: AgentCommandOptions) => {
       const global = program.opts<{ config?: string; logFormat?: string; logLevel?: string }>();
       const { site } = await loadSiteFromOptions(global.config);
@@ -32,7 +49,13 @@ export function registerAgentCommand(program: Command): void {
       });
       // Read once here: executors get them passed in and never look at the environment.
       const secrets = resolveSecrets(site, process.env);
-      const agent = await startAgent({ site, node, secrets, logger });
+      const metricsListen =
+        options.metricsListen === undefined
+          ? site.agent.metricsPort === 0
+            ? undefined
+            : { host: node.address, port: site.agent.metricsPort }
+          : (options.metricsListen ?? undefined);
+      const agent = await startAgent({ site, node, secrets, logger, metricsListen });
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

@@ -1,5 +1,5 @@
 import { hostname, uptime } from "node:os";
-import { probeDockerVersion } from "../../probes/docker-version.ts";
+import { probeDocker } from "../../probes/docker.ts";
 import type { PingRequest, PingResult } from "../job-types.ts";
 import type { AgentContext } from "./agent-context.ts";
 
@@ -8,7 +8,7 @@ const DOCKER_PROBE_TIMEOUT_MS = 2_000;
 
 /** Answers who and what this agent is: the first sign that a node is alive and reachable. */
 export async function ping(context: AgentContext, _request: PingRequest): Promise<PingResult> {
-  const docker = await probeDockerVersion(context.docker, DOCKER_PROBE_TIMEOUT_MS);
+  const docker = await probeDocker(context.docker, context.node.dockerSocket, DOCKER_PROBE_TIMEOUT_MS);
   return {
     node: context.node.name,
     hostname: hostname(),
