@@ -20,6 +20,9 @@ export const LAB_PACKAGES = [
   "tar",
 ] as const;
 
+/** What `npm test` needs beyond the lab: a browser for the channel page's test (driven by playwright-core). */
+export const TEST_PACKAGES = [...LAB_PACKAGES, "chromium"] as const;
+
 /** Reads `dpkg-query -W -f '${Package} ${Status}\n'`: a package counts only when fully installed. */
 export function missingPackages(wanted: readonly string[], dpkgOutput: string): string[] {
   const installed = new Set(

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensurePackages } from "../lab/packages.ts";
+import { ensurePackages, TEST_PACKAGES } from "../lab/packages.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const LAYERS = ["unit", "integration", "lab"] as const;
@@ -28,7 +28,7 @@ if (layers.some((layer) => layer !== "unit")) {
     process.exit(2);
   }
   console.log("npm test: checking system packages (apt-get installs any that are missing)");
-  const packages = await ensurePackages();
+  const packages = await ensurePackages(TEST_PACKAGES);
   console.log(`npm test: ${packages.detail}`);
 }
 

@@ -12,9 +12,8 @@ import { Redis } from "ioredis";
 import { loadSiteConfig } from "../../config/load.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { readState } from "../../lab/state.ts";
-import { type NodeObservation, observationChannel, observationKey } from "../../probes/observation.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
-import { healthyObservation } from "../support/observation-fixtures.ts";
+import { playHealthyAgents, waitForHttp } from "../support/chat-stack.ts";
 import { startCli } from "../support/processes.ts";
 import { freePort, startTestRedis, type TestRedis } from "../support/redis-server.ts";
 import { loopbackSiteYaml } from "../support/site-fixtures.ts";
@@ -79,20 +78,6 @@ async function startBaseline(port: number, apiUrl: string) {
   return app;
 }
 
-/** The bot logs only warnings here (its log is not the bench's figure): it is up when /metrics answers. */
-async function waitForBot(port: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/metrics`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the bot did not come up within 30 s:\n${output()}`);
-}
-
 function rssMb(pid: number | undefined): string {
   if (!pid) return "?";
   try {
@@ -108,7 +93,7 @@ async function main() {
   const useLab = existsSync(paths.stateFile) && existsSync(paths.config);
   let redis: TestRedis | undefined;
   let publisher: Redis | undefined;
-  let publishing: NodeJS.Timeout | undefined;
+  let stopAgents: (() => void) | undefined;
   const dir = mkdtempSync(join(tmpdir(), "harbor-ha-bench-"));
   let config = paths.config;
   let env: Record<string, string> = {};
@@ -127,22 +112,7 @@ async function main() {
       HARBOR_HA_HARBOR_ADMIN_PASSWORD: "x",
     };
     publisher = new Redis(redis.url);
-    const publish = async () => {
-      for (const [node, primary] of [
-        ["node01", true],
-        ["node02", false],
-      ] as const) {
-        const observation: NodeObservation = {
-          ...healthyObservation(node, { primary }),
-          site,
-          observedAt: Date.now(),
-        };
-        await publisher?.set(observationKey(site, node), JSON.stringify(observation), "PX", 10_000);
-        await publisher?.publish(observationChannel(site), JSON.stringify(observation));
-      }
-    };
-    await publish();
-    publishing = setInterval(() => void publish().catch(() => {}), 500);
+    stopAgents = await playHealthyAgents(publisher, site);
   }
   console.log(
     `bench:chat: ${useLab ? "the lab (real agents and checks through the VIP)" : "loopback (no lab up: observations published by the bench, nothing at the VIP)"}`,
@@ -171,7 +141,7 @@ async function main() {
   });
   const baseline = await startBaseline(baselinePort, theirs.apiUrl);
   try {
-    await waitForBot(botPort, bot.output);
+    await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
     const targets = {
       ours: { name: "harbor-ha bot", emulator: ours, cardPrefix: `${site}:` },
       baseline: { name: "bare Bolt", emulator: theirs, cardPrefix: "baseline:" },
@@ -214,7 +184,7 @@ async function main() {
     await baseline.stop();
     await ours.close();
     await theirs.close();
-    clearInterval(publishing);
+    stopAgents?.();
     publisher?.disconnect();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });

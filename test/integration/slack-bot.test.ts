@@ -1,59 +1,23 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
-import { type NodeObservation, observationChannel, observationKey } from "../../probes/observation.ts";
-import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
 import { signedHeaders } from "../../slack-emulator/signing.ts";
-import { healthyObservation } from "../support/observation-fixtures.ts";
-import { type Background, runCli, startCli } from "../support/processes.ts";
-import { freePort, startTestRedis, type TestRedis } from "../support/redis-server.ts";
-import { loopbackSiteYaml } from "../support/site-fixtures.ts";
+import { type ChatStack, startChatStack } from "../support/chat-stack.ts";
+import { runCli, startCli } from "../support/processes.ts";
+import { freePort } from "../support/redis-server.ts";
 
 /**
  * The real bot (`harbor-ha bot`, a Bolt app over HTTP) against the Slack emulator and a real
- * Redis in which this test plays the agents: it publishes node01 primary with the VIP and node02
- * standby, as agents do. Everything listens on loopback; the site's addresses are loopback too.
+ * Redis in which the stack plays the agents: node01 primary with the VIP and node02 standby.
+ * Everything listens on loopback; the site's addresses are loopback too.
  */
 describe("the Slack bot over HTTP, through the emulator", () => {
   const site = "bottest";
-  const signingSecret = "test-signing-secret";
-  const botToken = "xoxb-test-bot-token";
-  let redis: TestRedis;
-  let publisher: Redis;
-  let emulator: RunningEmulator;
-  let bot: Background;
+  let stack: ChatStack;
+  let emulator: ChatStack["emulator"];
+  let bot: ChatStack["bot"];
   let botUrl: string;
-  let dir: string;
-  let config: string;
-  let publishing: NodeJS.Timeout | undefined;
+  let signingSecret: string;
 
-  const publish = async () => {
-    for (const [node, primary] of [
-      ["node01", true],
-      ["node02", false],
-    ] as const) {
-      const observation: NodeObservation = {
-        ...healthyObservation(node, { primary }),
-        site,
-        observedAt: Date.now(),
-      };
-      const text = JSON.stringify(observation);
-      await publisher.set(observationKey(site, node), text, "PX", 10_000);
-      await publisher.publish(observationChannel(site), text);
-    }
-  };
-  const botEnv = (extra: Record<string, string> = {}) => ({
-    SLACK_BOT_TOKEN: botToken,
-    SLACK_SIGNING_SECRET: signingSecret,
-    SLACK_API_URL: emulator.apiUrl,
-    HARBOR_HA_PG_PASSWORD: "pg-secret",
-    HARBOR_HA_REPLICATION_PASSWORD: "repl-secret",
-    HARBOR_HA_HARBOR_ADMIN_PASSWORD: "admin-secret",
-    ...extra,
-  });
   const slashBody = (text: string, channel: string) =>
     new URLSearchParams({
       command: "/harbor",
@@ -66,33 +30,18 @@ describe("the Slack bot over HTTP, through the emulator", () => {
       response_url: `${emulator.url}/emulator/respond/none`,
     }).toString();
   const metric = async (name: string) => {
-    const text = await (await fetch(`${botUrl.replace("/slack/events", "")}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${stack.botPort}/metrics`)).text();
     const line = text.split("\n").find((candidate) => candidate.startsWith(name));
     return line === undefined ? undefined : Number(line.split(" ").at(-1));
   };
 
   before(async () => {
-    redis = await startTestRedis();
-    publisher = new Redis(redis.url);
-    await publish();
-    publishing = setInterval(() => void publish().catch(() => {}), 500);
-    const botPort = await freePort();
-    botUrl = `http://127.0.0.1:${botPort}/slack/events`;
-    emulator = await startEmulator({ port: 0, botUrl, signingSecret, botToken });
-    dir = mkdtempSync(join(tmpdir(), "harbor-ha-bot-"));
-    config = join(dir, "site.yaml");
-    writeFileSync(config, loopbackSiteYaml(site, redis.url));
-    bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config], botEnv());
-    await bot.waitFor(/"event":"bot.ready"/);
+    stack = await startChatStack({ site });
+    ({ emulator, bot, botUrl, signingSecret } = stack);
   });
 
   after(async () => {
-    clearInterval(publishing);
-    await bot?.stop("SIGTERM");
-    await emulator?.close();
-    publisher?.disconnect();
-    await redis?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   test("/harbor status is acked with 200 and a card naming both nodes, the VIP holder and the primary appears", async (t) => {
@@ -205,7 +154,7 @@ describe("the Slack bot over HTTP, through the emulator", () => {
   });
 
   test("the bot refuses to start without its Slack settings, naming each missing one", async () => {
-    const result = await runCli(["bot", "--port", "0", "--config", config], {
+    const result = await runCli(["bot", "--port", "0", "--config", stack.config], {
       SLACK_BOT_TOKEN: "",
       SLACK_SIGNING_SECRET: "",
       SLACK_APP_TOKEN: "",
@@ -217,8 +166,8 @@ describe("the Slack bot over HTTP, through the emulator", () => {
 
   test("in Socket Mode the same command arrives over the emulator's WebSocket and gets the same card", async () => {
     const socketBot = startCli(
-      ["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", config],
-      botEnv({ SLACK_APP_TOKEN: "xapp-test-app-token", SLACK_SIGNING_SECRET: "" }),
+      ["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", stack.config],
+      stack.botEnv({ SLACK_APP_TOKEN: "xapp-test-app-token", SLACK_SIGNING_SECRET: "" }),
     );
     try {
       await socketBot.waitFor(/"event":"bot.ready".*"mode":"socket"/);
