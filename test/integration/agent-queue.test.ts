@@ -7,6 +7,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
+import { loopbackSite } from "../support/loopback-site.ts";
 import { type Background, runCli, startCli } from "../support/processes.ts";
 import { startTestRedis, type TestRedis } from "../support/redis-server.ts";
 import { siteYamlWith } from "../support/site-fixtures.ts";
@@ -28,7 +29,7 @@ describe("agents on BullMQ with a real Redis", () => {
     HARBOR_HA_HARBOR_ADMIN_PASSWORD: "admin-secret",
   };
   const startAgent = async (node: string) => {
-    const agent = startCli(["agent", "--node", node, "--config", config], secrets);
+    const agent = startCli(["agent", "--node", node, "--config", config, "--metrics-listen", "off"], secrets);
     agents.push(agent);
     await agent.waitFor(/"event":"agent.ready"/);
     return agent;
@@ -59,15 +60,8 @@ describe("agents on BullMQ with a real Redis", () => {
     redis = await startTestRedis();
     dir = mkdtempSync(join(tmpdir(), "harbor-ha-agent-"));
     config = join(dir, "site.yaml");
-    writeFileSync(
-      config,
-      siteYamlWith([
-        [["site"], site],
-        [["controlPlane", "redisUrl"], redis.url],
-        [["nodes", 0, "dockerSocket"], join(dir, "node01-docker.sock")],
-        [["nodes", 1, "dockerSocket"], join(dir, "node02-docker.sock")],
-      ]),
-    );
+    // Loopback addresses and sockets that do not exist: the agents' probes stay on this machine.
+    writeFileSync(config, (await loopbackSite({ site, redisUrl: redis.url, dir })).yaml);
   });
 
   after(async () => {

@@ -17,8 +17,11 @@ export async function freePort(): Promise<number> {
 
 export interface TestRedis {
   readonly url: string;
-  /** Stops Redis the way an operator's restart does (SIGTERM: it saves its AOF) and starts it again. */
-  restart(): Promise<void>;
+  /**
+   * Stops Redis the way an operator's restart does (SIGTERM: it saves its AOF) and starts it
+   * again, after `downMs` (an outage) when given.
+   */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,8 +82,9 @@ export async function startTestRedis(): Promise<TestRedis> {
   await start();
   return {
     url,
-    async restart() {
+    async restart(downMs = 0) {
       await halt();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       await start();
     },
     async stop() {
