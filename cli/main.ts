@@ -5,6 +5,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerEmulatorCommand } from "./commands/emulator.ts";
+import { registerHistoryCommand } from "./commands/history.ts";
 import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
 import { registerStatusCommand } from "./commands/status.ts";
@@ -25,6 +26,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerNodesCommands(program, setExit);
   registerStatusCommand(program, setExit);
   registerBotCommand(program);
+  registerHistoryCommand(program, setExit);
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);
   registerDemoCommand(program, setExit);

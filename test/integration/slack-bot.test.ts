@@ -153,6 +153,30 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     assert.match(blocks, /<@U0CAROL> \/harbor status x+… → \*refused\*|<@U0CAROL>.*refused/);
   });
 
+  test("harbor-ha history reads the same audit log from a terminal", async () => {
+    const result = await runCli(["history", "--json", "-n", "50", "--config", stack.config]);
+    assert.equal(result.code, 0, result.stderr);
+    const entries = JSON.parse(result.stdout) as Array<{
+      actor: string;
+      action: string;
+      outcome: string;
+      where: string;
+    }>;
+    assert.ok(
+      entries.some(
+        (e) =>
+          e.actor === "U0ALICE" && e.action === "/harbor help" && e.outcome === "ok" && e.where === "C0HIST",
+      ),
+      result.stdout,
+    );
+    assert.ok(
+      entries.some((e) => e.outcome === "refused" && e.action.startsWith("/harbor reboot-everything")),
+    );
+    const bad = await runCli(["history", "-n", "zero", "--config", stack.config]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--count must be a whole number/);
+  });
+
   test("the bot refuses to start without its Slack settings, naming each missing one", async () => {
     const result = await runCli(["bot", "--port", "0", "--config", stack.config], {
       SLACK_BOT_TOKEN: "",
