@@ -25,7 +25,8 @@ function renderButton(element: Json, blockId: string, context: MrkdwnContext): s
   const style = element.style === "primary" || element.style === "danger" ? element.style : "default";
   return (
     `<button type="button" class="sk-button sk-button-${style}" data-action-id="${attr(element.action_id)}"` +
-    ` data-block-id="${attr(blockId)}" data-value="${attr(element.value)}">${text(element.text, context)}</button>`
+    ` data-block-id="${attr(blockId)}"${typeof element.value === "string" ? ` data-value="${attr(element.value)}"` : ""}>` +
+    `${text(element.text, context)}</button>`
   );
 }
 

@@ -202,7 +202,7 @@ export const PAGE_SCRIPT = String.raw`
       var result = await post("/emulator/action", {
         channel: channel(), user: user(), message_ts: holder.getAttribute("data-ts"),
         action_id: button.getAttribute("data-action-id"), block_id: button.getAttribute("data-block-id"),
-        value: button.getAttribute("data-value"),
+        value: button.hasAttribute("data-value") ? button.getAttribute("data-value") : undefined,
       });
       report(result, "click " + button.textContent);
     } catch (error) {

@@ -110,6 +110,20 @@ describe("Block Kit to HTML", () => {
     assert.doesNotMatch(html, /fallback/, "with blocks, the text is only the notification fallback");
   });
 
+  test("a button without a value has no data-value: a click then sends none, as Slack's does", () => {
+    const html = renderMessageBody({
+      text: "",
+      blocks: [
+        {
+          type: "actions",
+          block_id: "b",
+          elements: [{ type: "button", action_id: "ok", text: { type: "plain_text", text: "OK" } }],
+        },
+      ],
+    });
+    assert.match(html, /data-action-id="ok" data-block-id="b">OK<\/button>/);
+  });
+
   test("a message without blocks shows its text as mrkdwn", () => {
     assert.equal(renderMessageBody({ text: "*hi*", blocks: [] }), '<div class="sk-text"><b>hi</b></div>');
   });
