@@ -7,6 +7,10 @@ import { readProbe } from "./reading.ts";
  * The node's Docker daemon: its version and the state of every container harbor-ha manages.
  * Read-only. The version is asked once per daemon run (it changes only with a restart, which
  * fails a list first and clears it), so a steady round costs Docker one list call.
+ *
+ * The list is Docker's view, which lags a `die` event by a moment (managed-containers.ts): in
+ * the round a `die` triggers, this list may still show the container running. The postgres and
+ * keepalived readings, which decisions rest on, confirm with inspect; this one stays one call.
  */
 export class DockerProbe {
   private version: string | undefined;

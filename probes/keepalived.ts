@@ -32,7 +32,7 @@ export function probeKeepalived(
 ): Promise<ProbeReading<KeepalivedFacts>> {
   return readProbe(timeoutMs, "keepalived probe", async (signal) => {
     const [containers, stateText] = await Promise.all([
-      listManagedContainers(docker, signal, KEEPALIVED_COMPONENT),
+      listManagedContainers(docker, signal, { component: KEEPALIVED_COMPONENT, confirmRunning: true }),
       readTextIfExists(stateFile),
     ]);
     return keepalivedFacts(containers, stateText);

@@ -51,7 +51,7 @@ export class PostgresProbe {
         const left = Math.max(1, this.timeoutMs - (performance.now() - started));
         // Docker's answer is the fallback: when it fails too, the reading fails with both reasons.
         const containers = await withTimeout(left, "Docker", (signal) =>
-          listManagedContainers(this.docker, signal, "postgres"),
+          listManagedContainers(this.docker, signal, { component: "postgres", confirmRunning: true }),
         ).catch((dockerError: unknown) => {
           throw new Error(`${reason}; Docker: ${describeError(dockerError)}`);
         });

@@ -4,7 +4,11 @@ import { describe, test } from "node:test";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
 import { redisRoleFrom } from "../../probes/harbor-redis.ts";
 import { keepalivedFacts } from "../../probes/keepalived.ts";
-import { toManagedContainer, toManagedContainers } from "../../probes/managed-containers.ts";
+import {
+  toManagedContainer,
+  toManagedContainers,
+  withInspectedState,
+} from "../../probes/managed-containers.ts";
 import { holdsVip } from "../../probes/vip.ts";
 
 const VIP = { address: "10.77.0.100", prefix: 24, interface: "eth0" };
@@ -65,6 +69,33 @@ describe("Docker's container list to ManagedContainer", () => {
       { Names: ["/keepalived-node01"], Labels: { [COMPONENT_LABEL]: "keepalived" }, State: "running" },
     ]).map((container) => container.name);
     assert.deepEqual(names, ["registry", "keepalived-node01", "postgres-node01"]);
+  });
+});
+
+describe("a listed container confirmed by inspect", () => {
+  const listedRunning = {
+    Names: ["/pg-node02"],
+    Labels: { [COMPONENT_LABEL]: "postgres" },
+    State: "running",
+    Status: "Up 5 minutes",
+  };
+
+  test("the list still says running right after a die; inspect says exited, and wins", () => {
+    const confirmed = withInspectedState(listedRunning, { Status: "exited", ExitCode: 137 });
+    assert.deepEqual(toManagedContainer(confirmed), {
+      name: "pg-node02",
+      component: "postgres",
+      state: "exited",
+      status: "Exited (137)",
+    });
+  });
+
+  test("when inspect agrees, the list's own status text (with its age) is kept", () => {
+    assert.equal(withInspectedState(listedRunning, { Status: "running", ExitCode: 0 }), listedRunning);
+  });
+
+  test("other states are named as Docker names them", () => {
+    assert.equal(withInspectedState(listedRunning, { Status: "restarting" }).Status, "Restarting");
   });
 });
 
