@@ -2,14 +2,21 @@ import type { Server } from "node:http";
 import bolt from "@slack/bolt";
 import { Queue } from "bullmq";
 import type { SiteConfig } from "../config/schema.ts";
+import type { SiteSecrets } from "../config/secrets.ts";
 import { AuditLog } from "../jobs/audit-log.ts";
 import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
 import { nodeQueueName, queuePrefix } from "../jobs/queue-names.ts";
+import { SiteLock } from "../jobs/site-lock.ts";
 import type { Logger } from "../support/logger.ts";
 import { createDurableRedis } from "../support/redis.ts";
+import { registerApprovalClicks } from "./actions/approval-click.ts";
+import { ApprovalStore } from "./approvals/approval-store.ts";
+import { ApproverDirectory } from "./approvals/approvers.ts";
 import { boltLogger } from "./bolt-logger.ts";
 import { BotMetrics } from "./bot-metrics.ts";
 import { registerHarborCommand } from "./commands/harbor-command.ts";
+import { openControllerQueue } from "./controller-queue.ts";
+import { DEPLOY_JOB, SlackDeploy } from "./deploy/slack-deploy.ts";
 import { RequestDedupe } from "./request-dedupe.ts";
 import { SlackSender } from "./slack-sender.ts";
 
@@ -34,6 +41,11 @@ export interface BotOptions {
   readonly slack: SlackConnection;
   /** The superuser's password for the canary write through the VIP. */
   readonly pgPassword: string | undefined;
+  /** The site's secrets, for deploys; undefined when the environment lacks one (deploys refused). */
+  readonly secrets: SiteSecrets | undefined;
+  /** The site file's text and the secrets' variables, for agents a deploy installs over SSH. */
+  readonly configText: string;
+  readonly secretsEnv: Readonly<Record<string, string>>;
   readonly logger: Logger;
   /** HTTP mode: where POST /slack/events and GET /metrics listen. Socket Mode: /metrics only. */
   readonly port: number;
@@ -120,15 +132,50 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const sender = new SlackSender(app.client, logger.child({ component: "slack-sender" }), {
     ...(options.channelSpacingMs === undefined ? {} : { channelSpacingMs: options.channelSpacingMs }),
   });
+  const audit = new AuditLog(redis, site.site);
+  const dedupe = new RequestDedupe(redis, site.site);
+  const approvals = new ApprovalStore(redis, site.site);
+  const deployLock = new SiteLock(redis, site.site, "deploy");
+  const controller = await openControllerQueue(site, logger.child({ component: "controller" }));
+  const deploy = new SlackDeploy({
+    site,
+    secrets: options.secrets,
+    configText: options.configText,
+    secretsEnv: options.secretsEnv,
+    sender,
+    approvals,
+    audit,
+    lock: deployLock,
+    store,
+    queue: controller.queue,
+    logger: logger.child({ component: "deploy" }),
+  });
   registerHarborCommand(app, {
     site,
     store,
     sender,
-    audit: new AuditLog(redis, site.site),
-    dedupe: new RequestDedupe(redis, site.site),
+    audit,
+    dedupe,
     metrics,
+    deploy,
+    deployLock,
     logger: logger.child({ component: "commands" }),
   });
+  registerApprovalClicks(app, {
+    site,
+    approvals,
+    approvers: new ApproverDirectory(
+      app.client,
+      site.slack.approvers,
+      logger.child({ component: "approvers" }),
+    ),
+    kinds: { deploy },
+    sender,
+    audit,
+    dedupe,
+    logger: logger.child({ component: "approvals" }),
+  });
+  await controller.startWorker({ [DEPLOY_JOB]: (data) => deploy.run(data.requestId ?? "") });
   app.error(async (error) => {
     logger.error({ event: "bolt.error", err: error.message }, "unhandled error in a Slack handler");
   });
@@ -161,6 +208,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     metrics,
     async stop() {
       await app.stop();
+      await controller.close();
       await new Promise<void>((resolve) =>
         metricsServer ? metricsServer.close(() => resolve()) : resolve(),
       );

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { SiteConfig } from "../config/schema.ts";
 import type { Logger } from "../support/logger.ts";
+import type { SiteInputs } from "./site-option.ts";
 
 export interface DemoChat {
   readonly pageUrl: string;
@@ -10,7 +11,7 @@ export interface DemoChat {
 
 export interface DemoChatOptions {
   readonly site: SiteConfig;
-  readonly pgPassword: string | undefined;
+  readonly inputs: SiteInputs;
   readonly logger: Logger;
   readonly emulatorPort: number;
   readonly botPort: number;
@@ -38,7 +39,7 @@ export async function startDemoChat(options: DemoChatOptions): Promise<DemoChat>
     const bot = await startBot({
       site: options.site,
       slack: { botToken, signingSecret, apiUrl: emulator.apiUrl },
-      pgPassword: options.pgPassword,
+      ...options.inputs,
       logger: options.logger,
       port: options.botPort,
       host: "127.0.0.1",

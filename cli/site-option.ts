@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type LoadedSite, loadSiteConfig } from "../config/load.ts";
+import { missingSecrets, resolveSecrets, type SiteSecrets, secretReferences } from "../config/secrets.ts";
 import { labPaths, readEnvFile } from "../lab/index.ts";
 
 /**
@@ -35,4 +37,28 @@ export async function secretsEnvironment(configFile: string): Promise<Record<str
   const paths = labPaths();
   if (resolve(configFile) !== resolve(paths.config)) return process.env;
   return { ...(await readEnvFile(paths.env)), ...process.env };
+}
+
+/** What a long-running control-plane process (the bot) takes from its site file and environment. */
+export interface SiteInputs {
+  readonly pgPassword: string | undefined;
+  /** Undefined when a secret is missing: such a bot observes and answers, but cannot deploy. */
+  readonly secrets: SiteSecrets | undefined;
+  readonly configText: string;
+  readonly secretsEnv: Readonly<Record<string, string>>;
+}
+
+export async function siteInputs(
+  loaded: LoadedSite,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<SiteInputs> {
+  const { site } = loaded;
+  return {
+    pgPassword: env[site.postgres.superuser.passwordEnv],
+    secrets: missingSecrets(site, env).length === 0 ? resolveSecrets(site, env) : undefined,
+    configText: await readFile(loaded.file, "utf8"),
+    secretsEnv: Object.fromEntries(
+      secretReferences(site).map((ref) => [ref.envName, env[ref.envName] ?? ""]),
+    ),
+  };
 }

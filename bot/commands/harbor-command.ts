@@ -2,9 +2,11 @@ import type { App, RespondFn, SlashCommand } from "@slack/bolt";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { AuditLog } from "../../jobs/audit-log.ts";
 import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
+import type { SiteLock } from "../../jobs/site-lock.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { BotMetrics } from "../bot-metrics.ts";
+import type { SlackDeploy } from "../deploy/slack-deploy.ts";
 import type { RequestDedupe } from "../request-dedupe.ts";
 import type { SlackSender } from "../slack-sender.ts";
 import { helpText } from "../views/help-text.ts";
@@ -19,10 +21,12 @@ export interface CommandDeps {
   readonly audit: AuditLog;
   readonly dedupe: RequestDedupe;
   readonly metrics: BotMetrics;
+  readonly deploy: SlackDeploy;
+  readonly deployLock: SiteLock;
   readonly logger: Logger;
 }
 
-type Work = Extract<ParsedCommand, { ok: true; verb: "status" | "history" }>;
+type Work = Extract<ParsedCommand, { ok: true; verb: "status" | "history" | "deploy" | "lock" }>;
 
 /**
  * `/harbor ...`. The ack always comes first (Slack gives 3 s): a bad command or `help` is
@@ -98,6 +102,21 @@ async function run(
       const snapshot = await deps.store.refresh();
       await deps.sender.post(command.channel_id, statusCard(snapshot));
       deps.metrics.statusSeconds.observe((performance.now() - started) / 1000);
+      return;
+    }
+    case "deploy": {
+      const refusal = await deps.deploy.request(command, parsed);
+      if (refusal) await respond({ response_type: "ephemeral", text: refusal });
+      return;
+    }
+    case "lock": {
+      const holder = await deps.deployLock.current();
+      await respond({
+        response_type: "ephemeral",
+        text: holder
+          ? `:lock: <@${holder.owner}> holds the deploy lock since ${new Date(holder.since).toISOString()}: ${holder.what}.`
+          : ":unlock: No deploy is running; the deploy lock is free.",
+      });
       return;
     }
     case "history": {

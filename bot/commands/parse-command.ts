@@ -12,6 +12,11 @@ export const VERBS = {
   help: { usage: "/harbor help [verb]", summary: "what each command does" },
   status: { usage: "/harbor status", summary: "post the site's status card in this channel" },
   history: { usage: "/harbor history [N]", summary: "the last N audit entries (default 10, at most 50)" },
+  deploy: {
+    usage: "/harbor deploy [--dry-run] [--harbor-version X.Y.Z]",
+    summary: "post the deploy plan; an approver's Approve runs it, with progress in the thread",
+  },
+  lock: { usage: "/harbor lock", summary: "who is deploying, and since when" },
 } as const satisfies Readonly<Record<string, VerbHelp>>;
 
 export type Verb = keyof typeof VERBS;
@@ -20,6 +25,8 @@ export type ParsedCommand =
   | { readonly ok: true; readonly verb: "help"; readonly topic?: Verb }
   | { readonly ok: true; readonly verb: "status" }
   | { readonly ok: true; readonly verb: "history"; readonly count: number }
+  | { readonly ok: true; readonly verb: "deploy"; readonly dryRun: boolean; readonly harborVersion?: string }
+  | { readonly ok: true; readonly verb: "lock" }
   | { readonly ok: false; readonly reply: string };
 
 /** Longer text than this is refused before it is looked at. */
@@ -65,6 +72,10 @@ export function parseCommand(text: string): ParsedCommand {
     }
     case "status":
       return args.length === 0 ? { ok: true, verb } : refuse(`\`status\` takes no arguments.`, verb);
+    case "lock":
+      return args.length === 0 ? { ok: true, verb } : refuse(`\`lock\` takes no arguments.`, verb);
+    case "deploy":
+      return parseDeploy(args);
     case "history": {
       const [count, ...extra] = args;
       if (count === undefined) return { ok: true, verb, count: HISTORY_DEFAULT };
@@ -78,4 +89,29 @@ export function parseCommand(text: string): ParsedCommand {
       return { ok: true, verb, count: value };
     }
   }
+}
+
+function parseDeploy(args: readonly string[]): ParsedCommand {
+  let dryRun = false;
+  let harborVersion: string | undefined;
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] ?? "";
+    if (arg === "--dry-run" && !dryRun) {
+      dryRun = true;
+    } else if (arg === "--harbor-version" && harborVersion === undefined) {
+      const value = args[++index];
+      if (value === undefined || !/^\d+\.\d+\.\d+$/.test(value)) {
+        return refuse(
+          `--harbor-version needs a version such as 2.2.2, not ${quote(value ?? "nothing")}.`,
+          "deploy",
+        );
+      }
+      harborVersion = value;
+    } else {
+      return refuse(`\`deploy\` does not take ${quote(arg)}.`, "deploy");
+    }
+  }
+  return harborVersion === undefined
+    ? { ok: true, verb: "deploy", dryRun }
+    : { ok: true, verb: "deploy", dryRun, harborVersion };
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
-import { loadSiteFromOptions, secretsEnvironment } from "../site-option.ts";
+import { loadSiteFromOptions, secretsEnvironment, siteInputs } from "../site-option.ts";
 
 interface BotCommandOptions {
   port: string;
@@ -30,7 +30,7 @@ export function registerBotCommand(program: Command): void {
       const bot = await startBot({
         site: loaded.site,
         slack,
-        pgPassword: env[loaded.site.postgres.superuser.passwordEnv],
+        ...(await siteInputs(loaded, env)),
         logger,
         port: Number(options.port),
         host: options.host,

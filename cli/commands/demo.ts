@@ -4,6 +4,7 @@ import { loadSiteConfig } from "../../config/load.ts";
 import { labDown, labPaths, labUp, readEnvFile } from "../../lab/index.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
 import { EXIT } from "../output.ts";
+import { siteInputs } from "../site-option.ts";
 import { formatStep, formatUpSummary } from "./lab.ts";
 import { formatPingLine, pingNodes } from "./nodes.ts";
 
@@ -60,11 +61,11 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         setExit(EXIT.failed);
         return;
       }
-      const secrets = await readEnvFile(summary.env);
+      const loaded = await loadSiteConfig(summary.config);
       const { startDemoChat } = await import("../demo-chat.ts");
       const chat = await startDemoChat({
         site,
-        pgPassword: secrets[site.postgres.superuser.passwordEnv],
+        inputs: await siteInputs(loaded, { ...(await readEnvFile(summary.env)), ...process.env }),
         logger,
         emulatorPort: Number(options.emulatorPort),
         botPort: Number(options.botPort),

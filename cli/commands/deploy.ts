@@ -49,22 +49,16 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       const env = Object.fromEntries(
         secretReferences(site).map((ref) => [ref.envName, process.env[ref.envName] ?? ""]),
       );
-      // Loaded when a deploy runs, not when any command (an agent) starts: the agent stays small.
-      const [{ deploySite }, { checkHarborAsClient }, { generateHarborSecrets }] = await Promise.all([
-        import("../../jobs/deploy/deploy-site.ts"),
-        import("../../jobs/deploy/harbor-client.ts"),
-        import("../../jobs/deploy/harbor-secrets.ts"),
-      ]);
-      const { summary } = await deploySite({
+      const { runDeploy } = await import("../../jobs/deploy/run-deploy.ts");
+      const { summary } = await runDeploy({
         site,
         secrets,
-        agentInstall: { configText: await readFile(loaded.file, "utf8"), env },
+        configText: await readFile(loaded.file, "utf8"),
+        secretsEnv: env,
         dryRun: options.dryRun ?? false,
         ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
         logger,
         onEvent: print,
-        generateHarborSecrets: () => generateHarborSecrets(),
-        checkAsClient: checkHarborAsClient,
       });
       setExit(summary.failed ? EXIT.failed : EXIT.ok);
     });

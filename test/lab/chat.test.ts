@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type DemoChat, startDemoChat } from "../../cli/demo-chat.ts";
+import { siteInputs } from "../../cli/site-option.ts";
 import { loadSiteConfig } from "../../config/load.ts";
 import type { ClusterSnapshot } from "../../jobs/controller/snapshot.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
@@ -67,7 +68,7 @@ test("a signed /harbor status is answered 200 and the card names both nodes, the
   const { site } = await loadSiteConfig(paths.config);
   chat = await startDemoChat({
     site,
-    pgPassword: env[site.postgres.superuser.passwordEnv],
+    inputs: await siteInputs(await loadSiteConfig(paths.config), env),
     logger,
     emulatorPort: await freePort(),
     botPort: await freePort(),

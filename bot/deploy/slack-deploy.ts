@@ -1,0 +1,263 @@
+import type { SlashCommand } from "@slack/bolt";
+import type { Queue } from "bullmq";
+import type { SiteConfig } from "../../config/schema.ts";
+import type { SiteSecrets } from "../../config/secrets.ts";
+import type { AuditLog } from "../../jobs/audit-log.ts";
+import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
+import { runDeploy } from "../../jobs/deploy/run-deploy.ts";
+import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
+import type { SiteLock } from "../../jobs/site-lock.ts";
+import { errorMessage } from "../../support/errors.ts";
+import type { Logger } from "../../support/logger.ts";
+import type { ApprovalKind } from "../approvals/approval-kind.ts";
+import type { ApprovalRequest } from "../approvals/approval-rules.ts";
+import type { ApprovalStore } from "../approvals/approval-store.ts";
+import type { SlackSender } from "../slack-sender.ts";
+import { approvalMessage } from "../views/approval-view.ts";
+import { section } from "../views/block-kit.ts";
+import { dryRunFrom, finishedText, planHash, planText, progressText, stepLine } from "./deploy-messages.ts";
+
+export interface SlackDeployDeps {
+  readonly site: SiteConfig;
+  /** Undefined when the bot's environment lacks a site secret: it can show, not deploy. */
+  readonly secrets: SiteSecrets | undefined;
+  readonly configText: string;
+  readonly secretsEnv: Readonly<Record<string, string>>;
+  readonly sender: SlackSender;
+  readonly approvals: ApprovalStore;
+  readonly audit: AuditLog;
+  readonly lock: SiteLock;
+  readonly store: SnapshotStore;
+  /** The controller's queue: an approved deploy is a job whose id is the request's. */
+  readonly queue: Queue;
+  readonly logger: Logger;
+}
+
+export const DEPLOY_JOB = "deploy.run";
+/** How long a deploy lock lives without renewal: a dead bot's lock frees itself. */
+const LOCK_TTL_MS = 10 * 60_000;
+
+const RISK =
+  "Steps that change something restart PostgreSQL, keepalived or Harbor on one node at a time; a failed step stops the deploy where it is.";
+
+/**
+ * `/harbor deploy` in Slack: a dry run makes the plan, posted with Approve / Cancel; an approved
+ * plan runs as a job on the controller's queue (job id = request id, so it runs once), with each
+ * step posted in the message's thread and the message itself kept up to date.
+ */
+export class SlackDeploy implements ApprovalKind {
+  constructor(private readonly deps: SlackDeployDeps) {}
+
+  /** The command: posts a placeholder at once, then the plan (with buttons unless a dry run). */
+  async request(
+    command: SlashCommand,
+    options: { dryRun: boolean; harborVersion?: string },
+  ): Promise<string> {
+    const { deps } = this;
+    if (!deps.secrets) {
+      return "This bot cannot deploy: its environment lacks the site's secrets (postgres.superuser.passwordEnv and the others). `/harbor deploy --dry-run` still cannot check the nodes without them.";
+    }
+    const holder = await deps.lock.current();
+    if (holder)
+      return `<@${holder.owner}> is deploying since <!date^${Math.floor(holder.since / 1000)}^{time_secs}|${new Date(holder.since).toISOString()}> (${holder.what}).`;
+    const placeholder = await deps.sender.post(command.channel_id, {
+      text: `deploy: <@${command.user_id}> asked for a plan; checking every step on the nodes…`,
+    });
+    const plan = await this.plan(options.harborVersion);
+    if (!plan.ok || options.dryRun || plan.failed) {
+      const title = options.dryRun ? "deploy dry run (nothing will run)" : "deploy: the plan's checks failed";
+      const text = plan.ok ? plan.planText : `the plan could not be made: ${plan.error}`;
+      await deps.sender.update(command.channel_id, placeholder, {
+        text: `${title}\n${text}`,
+        blocks: [
+          section(`*${title}*, asked by <@${command.user_id}>`),
+          section(`\`\`\`${text.slice(0, 2900)}\`\`\``),
+        ],
+      });
+      return "";
+    }
+    const now = Date.now();
+    const request = await deps.approvals.create({
+      kind: "deploy",
+      requester: command.user_id,
+      reason: `\`/harbor deploy${options.harborVersion ? ` --harbor-version ${options.harborVersion}` : ""}\``,
+      risk: RISK,
+      planText: plan.planText,
+      planHash: plan.planHash,
+      params: options.harborVersion ? { harborVersion: options.harborVersion } : {},
+      channel: command.channel_id,
+      createdAt: now,
+      expiresAt: now + deps.site.policy.approvalExpiryMinutes * 60_000,
+    });
+    await this.show(request, placeholder);
+    await deps.audit.append({
+      actor: command.user_id,
+      action: `approval.requested deploy (request ${request.id})`,
+      outcome: "pending",
+      where: command.channel_id,
+      detail: `plan ${plan.planHash.slice(0, 12)}`,
+    });
+    return "";
+  }
+
+  async blocked(): Promise<string | undefined> {
+    const holder = await this.deps.lock.current();
+    return holder
+      ? `<@${holder.owner}> is deploying since ${new Date(holder.since).toISOString()} (${holder.what}).`
+      : undefined;
+  }
+
+  async replan(request: ApprovalRequest) {
+    const plan = await this.plan(request.params.harborVersion);
+    if (!plan.ok) throw new Error(`the plan could not be made again: ${plan.error}`);
+    return { planHash: plan.planHash, planText: plan.planText };
+  }
+
+  async askAgain(
+    request: ApprovalRequest,
+    plan: { planHash: string; planText: string },
+  ): Promise<ApprovalRequest> {
+    const now = Date.now();
+    const fresh = await this.deps.approvals.create({
+      ...request,
+      reason: `${request.reason}, planned again: the cluster changed since request ${request.id}`,
+      planText: plan.planText,
+      planHash: plan.planHash,
+      createdAt: now,
+      expiresAt: now + this.deps.site.policy.approvalExpiryMinutes * 60_000,
+    });
+    const ts = await this.deps.sender.post(request.channel, approvalMessage(fresh));
+    await this.deps.approvals.setMessage(fresh.id, ts);
+    return fresh;
+  }
+
+  async start(request: ApprovalRequest): Promise<void> {
+    await this.deps.queue.add(
+      DEPLOY_JOB,
+      { requestId: request.id },
+      { jobId: `deploy-${request.id}`, attempts: 1, removeOnComplete: { age: 7 * 24 * 3600 } },
+    );
+  }
+
+  /** The approved deploy, as the controller's worker runs it. */
+  async run(requestId: string): Promise<void> {
+    const { deps } = this;
+    const request = await deps.approvals.get(requestId);
+    if (!request || request.status !== "approved" || !request.messageTs || !deps.secrets) {
+      deps.logger.warn(
+        { event: "deploy.job.refused", requestId, status: request?.status },
+        "not an approved deploy: not run",
+      );
+      return;
+    }
+    const thread = { channel: request.channel, ts: request.messageTs };
+    const post = (text: string) => deps.sender.post(thread.channel, { text, thread_ts: thread.ts });
+    const acquired = await deps.lock.acquire(
+      request.decidedBy ?? request.requester,
+      `deploy (request ${request.id})`,
+      LOCK_TTL_MS,
+    );
+    if (!acquired.ok) {
+      await post(
+        `Not run: <@${acquired.holder?.owner ?? "?"}> is deploying (${acquired.holder?.what ?? "?"}).`,
+      );
+      return;
+    }
+    const renew = setInterval(
+      () => void deps.lock.renew(acquired.holder.token, LOCK_TTL_MS).catch(() => {}),
+      60_000,
+    );
+    const sends: Array<Promise<unknown>> = [];
+    let posted = 0;
+    let done = 0;
+    let total = 0;
+    const onEvent = (event: DeployEvent) => {
+      if (event.type === "plan") total = event.plan.steps.length;
+      if (event.type === "step.started") {
+        sends.push(this.show(request, thread.ts, progressText(done, total, event.step)));
+      }
+      if (event.type === "step.finished") {
+        done += 1;
+        posted += 1;
+        sends.push(post(stepLine(event, total)));
+      }
+    };
+    try {
+      await post(`:rocket: Deploy started by <@${request.decidedBy}>'s approval.`);
+      posted += 1;
+      const { summary } = await runDeploy({
+        site: deps.site,
+        secrets: deps.secrets,
+        configText: deps.configText,
+        secretsEnv: deps.secretsEnv,
+        dryRun: false,
+        ...(request.params.harborVersion ? { harborVersion: request.params.harborVersion } : {}),
+        logger: deps.logger,
+        onEvent,
+      });
+      await Promise.allSettled(sends);
+      const last = finishedText(summary, posted + 1);
+      await post(last);
+      await this.show(request, thread.ts, last);
+      await deps.audit.append({
+        actor: request.decidedBy ?? "?",
+        action: `deploy (request ${request.id})`,
+        outcome: summary.failed ? "failed" : "ok",
+        where: request.channel,
+        detail: last.replace(/:[a-z_]+: /, ""),
+      });
+    } catch (error) {
+      await Promise.allSettled(sends);
+      await post(`:x: The deploy stopped: ${errorMessage(error)}`);
+      await deps.audit.append({
+        actor: request.decidedBy ?? "?",
+        action: `deploy (request ${request.id})`,
+        outcome: "failed",
+        where: request.channel,
+        detail: errorMessage(error),
+      });
+    } finally {
+      clearInterval(renew);
+      await deps.lock.release(acquired.holder.token);
+    }
+  }
+
+  private async show(request: ApprovalRequest, ts: string, progress?: string): Promise<void> {
+    const current = (await this.deps.approvals.get(request.id)) ?? request;
+    if (!current.messageTs) await this.deps.approvals.setMessage(request.id, ts);
+    await this.deps.sender.update(
+      request.channel,
+      ts,
+      approvalMessage({ ...current, messageTs: ts }, progress),
+    );
+  }
+
+  private async plan(harborVersion: string | undefined) {
+    const { deps } = this;
+    const events: DeployEvent[] = [];
+    try {
+      if (!deps.secrets) throw new Error("no site secrets");
+      await runDeploy({
+        site: deps.site,
+        secrets: deps.secrets,
+        configText: deps.configText,
+        secretsEnv: deps.secretsEnv,
+        dryRun: true,
+        ...(harborVersion ? { harborVersion } : {}),
+        logger: deps.logger,
+        onEvent: (event) => events.push(event),
+      });
+      const dryRun = dryRunFrom(events);
+      if (!dryRun) throw new Error("the dry run reported no plan");
+      const snapshot = deps.store.current();
+      return {
+        ok: true as const,
+        planText: planText(dryRun),
+        planHash: planHash(dryRun, { primaries: snapshot.primaries, vipHolders: snapshot.vip.holders }),
+        failed: dryRun.summary.failed !== undefined,
+      };
+    } catch (error) {
+      return { ok: false as const, error: errorMessage(error) };
+    }
+  }
+}
