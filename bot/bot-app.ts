@@ -132,7 +132,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const sender = new SlackSender(app.client, logger.child({ component: "slack-sender" }), {
     ...(options.channelSpacingMs === undefined ? {} : { channelSpacingMs: options.channelSpacingMs }),
   });
-  const audit = new AuditLog(redis, site.site);
+  const audit = new AuditLog(redis, site.site, site.audit);
+  if (!(await audit.durable().catch(() => true))) {
+    logger.warn(
+      { event: "audit.not-durable" },
+      "the control-plane Redis runs without appendonly: the audit log and pending approvals are lost if it restarts",
+    );
+  }
   const dedupe = new RequestDedupe(redis, site.site);
   const approvals = new ApprovalStore(redis, site.site);
   const deployLock = new SiteLock(redis, site.site, "deploy");

@@ -126,6 +126,14 @@ export const siteSchema = z.strictObject({
   }),
   policy: policySchema.prefault({}),
   agent: agentSchema.prefault({}),
+  audit: z
+    .strictObject({
+      /** The audit stream keeps at most this many entries (Redis trims the oldest, approximately). */
+      maxEntries: z.number().int().min(1_000).default(100_000),
+      /** ...and none older than this. */
+      maxAgeDays: z.number().positive().max(3_650).default(365),
+    })
+    .prefault({}),
 });
 
 /** A validated site: the typed object every layer below the entry points receives. */

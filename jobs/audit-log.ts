@@ -30,28 +30,39 @@ export function auditStreamKey(site: string): string {
   return `harbor-ha:${site}:audit`;
 }
 
-/** How many entries the stream keeps; Redis trims the oldest beyond it (approximately, cheaply). */
-export const AUDIT_MAX_ENTRIES = 100_000;
+export interface AuditRetention {
+  readonly maxEntries: number;
+  readonly maxAgeDays: number;
+}
 
 export class AuditLog {
   constructor(
     private readonly redis: Redis,
     private readonly site: string,
+    private readonly retention: AuditRetention = { maxEntries: 100_000, maxAgeDays: 365 },
   ) {}
 
-  async append(entry: AuditEntry): Promise<string> {
-    const fields = Object.entries(entry).flatMap(([key, value]) =>
-      value === undefined ? [] : [key, String(value)],
+  /** Appends an entry; the stream is trimmed by size and age as it grows ("~": cheaply, in whole nodes). */
+  async append(entry: AuditEntry, now = Date.now()): Promise<string> {
+    const key = auditStreamKey(this.site);
+    const fields = Object.entries(entry).flatMap(([name, value]) =>
+      value === undefined ? [] : [name, String(value)],
     );
-    const id = await this.redis.xadd(
-      auditStreamKey(this.site),
-      "MAXLEN",
-      "~",
-      AUDIT_MAX_ENTRIES,
-      "*",
-      ...fields,
-    );
-    return id ?? "";
+    const oldest = Math.max(0, Math.floor(now - this.retention.maxAgeDays * 86_400_000));
+    const results = await this.redis
+      .multi()
+      .xadd(key, "MAXLEN", "~", this.retention.maxEntries, "*", ...fields)
+      .xtrim(key, "MINID", "~", `${oldest}-0`)
+      .exec();
+    const [error, id] = results?.[0] ?? [null, ""];
+    if (error) throw error;
+    return String(id ?? "");
+  }
+
+  /** Whether Redis keeps the log across a restart (appendonly); the bot warns when it does not. */
+  async durable(): Promise<boolean> {
+    const reply = (await this.redis.config("GET", "appendonly")) as string[];
+    return reply[1] === "yes";
   }
 
   /** The newest `count` entries, newest first. */

@@ -21,7 +21,7 @@ export function registerHistoryCommand(program: Command, setExit: (code: number)
       await assertRedisReachable(site.controlPlane.redisUrl);
       const redis = createDurableRedis(site.controlPlane.redisUrl);
       try {
-        const entries = await new AuditLog(redis, site.site).recent(count);
+        const entries = await new AuditLog(redis, site.site, site.audit).recent(count);
         if (options.json) {
           console.log(JSON.stringify(entries, null, 2));
         } else if (entries.length === 0) {
