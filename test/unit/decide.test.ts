@@ -1,0 +1,306 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+import { siteSchema } from "../../config/schema.ts";
+import { type ControllerMemory, decide, findingKey, lsnBytes } from "../../jobs/controller/decide.ts";
+import { buildSnapshot } from "../../jobs/controller/snapshot.ts";
+import type { NodeObservation } from "../../probes/observation.ts";
+import {
+  FIXTURE_NOW,
+  healthyObservation,
+  healthyPair,
+  snapshotInput,
+  standbyPostgres,
+} from "../support/observation-fixtures.ts";
+import { exampleSiteYaml } from "../support/site-fixtures.ts";
+
+const policy = siteSchema.parse(parse(exampleSiteYaml())).policy;
+
+/** What the controller remembers in a steady site: node01 was the primary; every finding confirmed. */
+function memory(changes: Partial<ControllerMemory> = {}): ControllerMemory {
+  return {
+    confirmations: new Proxy(new Map<string, number>(), {
+      get: (target, key) => (key === "get" ? () => 99 : Reflect.get(target, key)),
+    }),
+    lastPrimary: "node01",
+    lastPrimaryLsn: "0/3000148",
+    fenced: new Set(),
+    diverged: new Set(),
+    failovers: [],
+    paused: false,
+    ...changes,
+  };
+}
+
+const unconfirmed = (): ReadonlyMap<string, number> => new Map();
+
+function decideFor(observations: Map<string, NodeObservation>, changes: Partial<ControllerMemory> = {}) {
+  return decide({
+    snapshot: buildSnapshot(snapshotInput(observations, null)),
+    policy,
+    memory: memory(changes),
+    now: FIXTURE_NOW,
+  });
+}
+
+function primaryStopped(): Map<string, NodeObservation> {
+  const observations = healthyPair();
+  const node01 = healthyObservation("node01", { primary: true });
+  observations.set("node01", {
+    ...node01,
+    postgres: {
+      ok: true,
+      durationMs: 2,
+      ...standbyPostgres(),
+      role: "stopped",
+      detail: "exited (137)",
+      walReceiver: null,
+    },
+  });
+  return observations;
+}
+
+const kinds = (decision: ReturnType<typeof decide>) =>
+  decision.actions.map((a) => `${a.kind} ${"node" in a ? a.node : a.primary}`);
+
+describe("decide: the runbook's rules", () => {
+  test("a healthy site needs nothing", () => {
+    const decision = decideFor(healthyPair());
+    assert.equal(decision.scenario, "healthy");
+    assert.deepEqual(decision.actions, []);
+  });
+
+  test("S1/S3: the primary down on the VIP node is fenced before the standby is promoted", () => {
+    const decision = decideFor(primaryStopped());
+    assert.equal(decision.scenario, "S1/S3: primary down on the VIP node");
+    assert.deepEqual(kinds(decision), [
+      "fence node01",
+      "set-roles node02",
+      "promote node02",
+      "verify-write node02",
+    ]);
+    assert.equal(decision.needsApproval, false);
+    assert.match(
+      decision.reason,
+      /the primary on node01 is down \(stopped\): fence node01 .* then promote node02/,
+    );
+  });
+
+  test("S1/S3 waits for the confirmations: one failed probe is not a failover", () => {
+    const decision = decideFor(primaryStopped(), { confirmations: unconfirmed() });
+    assert.notEqual(decision.scenario, "S1/S3: primary down on the VIP node");
+    assert.deepEqual(decision.actions, []);
+  });
+
+  test("a silent primary node is failed over too: the fence (over SSH) must succeed first", () => {
+    const observations = healthyPair();
+    observations.set("node01", healthyObservation("node01", { primary: true, ageMs: 20_000 }));
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "S1/S3: primary down on the VIP node");
+    assert.match(decision.reason, /node01 is silent \(no observation for 20 s\)/);
+    assert.equal(kinds(decision)[0], "fence node01");
+  });
+
+  test("a standby further behind than policy.maxLagBytes is not promoted without a person", () => {
+    const decision = decideFor(primaryStopped(), { lastPrimaryLsn: "1/00000000" });
+    assert.equal(decision.needsApproval, true);
+    assert.match(decision.reason, /node02 is \d+ bytes behind, over policy.maxLagBytes/);
+  });
+
+  test("with no standby to promote, it asks and does nothing", () => {
+    const observations = primaryStopped();
+    observations.set("node02", { ...primaryStopped().get("node01"), node: "node02" } as NodeObservation);
+    const decision = decideFor(observations);
+    assert.equal(decision.needsApproval, true);
+    assert.deepEqual(decision.actions, []);
+    assert.match(decision.reason, /no streaming standby is there to promote/);
+  });
+
+  test("S4: keepalived down on the primary's node and the VIP moved: fail over to the peer", () => {
+    const observations = new Map([
+      [
+        "node01",
+        {
+          ...healthyObservation("node01", { primary: true, holdsVip: false }),
+          keepalived: {
+            ok: true as const,
+            durationMs: 1,
+            running: false,
+            state: null,
+            since: null,
+            priority: null,
+          },
+        },
+      ],
+      ["node02", healthyObservation("node02", { primary: false, holdsVip: true })],
+    ]);
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "S4: keepalived down on the VIP holder");
+    assert.deepEqual(kinds(decision), [
+      "fence node01",
+      "set-roles node02",
+      "promote node02",
+      "verify-write node02",
+    ]);
+  });
+
+  test("S2: the fenced old primary's node is back: rejoin it and start its keepalived; the VIP stays", () => {
+    const observations = new Map([
+      [
+        "node01",
+        {
+          ...primaryStopped().get("node01"),
+          keepalived: {
+            ok: true as const,
+            durationMs: 1,
+            running: false,
+            state: null,
+            since: null,
+            priority: null,
+          },
+        } as NodeObservation,
+      ],
+      ["node02", healthyObservation("node02", { primary: true, holdsVip: true })],
+    ]);
+    const decision = decideFor(observations, { fenced: new Set(["node01"]), lastPrimary: "node02" });
+    assert.equal(decision.scenario, "S2: old primary's node is back");
+    assert.deepEqual(kinds(decision), ["rejoin node01", "start-keepalived node01"]);
+    assert.equal(decision.needsApproval, false);
+  });
+
+  test("S2 for the losing side of two primaries asks first: its writes would be discarded", () => {
+    const observations = new Map([
+      ["node01", primaryStopped().get("node01") as NodeObservation],
+      ["node02", healthyObservation("node02", { primary: true, holdsVip: true })],
+    ]);
+    const decision = decideFor(observations, {
+      fenced: new Set(["node01"]),
+      diverged: new Set(["node01"]),
+      lastPrimary: "node02",
+    });
+    assert.equal(decision.needsApproval, true);
+    assert.match(decision.reason, /discards the writes it took/);
+  });
+
+  test("two writable primaries: the one without the VIP is fenced at once", () => {
+    const observations = healthyPair();
+    observations.set("node02", healthyObservation("node02", { primary: true, holdsVip: false }));
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "two writable primaries");
+    assert.deepEqual(kinds(decision), ["fence node02"]);
+  });
+
+  test("two primaries and the VIP on both (or neither): a person chooses", () => {
+    const observations = new Map([
+      ["node01", healthyObservation("node01", { primary: true, holdsVip: true })],
+      ["node02", healthyObservation("node02", { primary: true, holdsVip: true })],
+    ]);
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "two writable primaries");
+    assert.equal(decision.needsApproval, true);
+    assert.deepEqual(decision.actions, []);
+  });
+
+  test("the VIP on two nodes: keepalived restarts on the node without the primary", () => {
+    const observations = healthyPair();
+    observations.set("node02", healthyObservation("node02", { primary: false, holdsVip: true }));
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "VIP on two nodes");
+    assert.deepEqual(kinds(decision), ["restart-keepalived node02"]);
+  });
+
+  test("the VIP on no node: keepalived (re)starts on the primary's node", () => {
+    const observations = healthyPair();
+    observations.set("node01", healthyObservation("node01", { primary: true, holdsVip: false }));
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "VIP on no node");
+    assert.deepEqual(kinds(decision), ["set-roles node01", "restart-keepalived node01"]);
+  });
+
+  test("the VIP on the standby while the primary's keepalived runs: its priority goes back", () => {
+    const observations = new Map([
+      ["node01", healthyObservation("node01", { primary: true, holdsVip: false })],
+      ["node02", healthyObservation("node02", { primary: false, holdsVip: true })],
+    ]);
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "VIP not on the primary");
+    assert.deepEqual(kinds(decision), ["set-roles node01"]);
+  });
+
+  test("the standby's PostgreSQL down: its container starts again", () => {
+    const observations = healthyPair();
+    const node02 = healthyObservation("node02", { primary: false });
+    observations.set("node02", {
+      ...node02,
+      postgres: { ok: true, durationMs: 1, ...standbyPostgres(), role: "stopped", detail: "exited (0)" },
+    });
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "standby PostgreSQL down");
+    assert.deepEqual(kinds(decision), ["restart-postgres node02"]);
+  });
+
+  test("Harbor unhealthy on a sound site: its failing components restart", () => {
+    const observations = healthyPair();
+    const node02 = healthyObservation("node02", { primary: false });
+    observations.set("node02", {
+      ...node02,
+      harbor: {
+        ok: true,
+        durationMs: 1,
+        healthy: false,
+        components: [
+          { name: "core", status: "healthy" },
+          { name: "registry", status: "unhealthy" },
+        ],
+      },
+    });
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "Harbor unhealthy");
+    assert.deepEqual(decision.actions, [
+      { kind: "restart-harbor", node: "node02", components: ["registry"] },
+    ]);
+  });
+});
+
+describe("decide: the guardrails", () => {
+  test("paused: the plan is made and asked, never run", () => {
+    const decision = decideFor(primaryStopped(), { paused: true });
+    assert.equal(decision.needsApproval, true);
+    assert.equal(decision.actions.length, 4);
+    assert.match(decision.reason, /automation is paused/);
+  });
+
+  test("flap damping: after maxAutoFailovers in the window, the next failover is asked", () => {
+    const recent = [FIXTURE_NOW - 60_000, FIXTURE_NOW - 120_000];
+    const damped = decideFor(primaryStopped(), { failovers: recent });
+    assert.equal(damped.needsApproval, true);
+    assert.match(damped.reason, /2 automatic failovers in the last 30 min \(flap damping\)/);
+    const old = [FIXTURE_NOW - 31 * 60_000, FIXTURE_NOW - 60_000];
+    assert.equal(
+      decideFor(primaryStopped(), { failovers: old }).needsApproval,
+      false,
+      "an old failover has left the window",
+    );
+  });
+
+  test("flap damping does not hold back repairs that are not failovers", () => {
+    const observations = healthyPair();
+    observations.set("node02", healthyObservation("node02", { primary: false, holdsVip: true }));
+    const decision = decideFor(observations, {
+      failovers: [FIXTURE_NOW - 1_000, FIXTURE_NOW - 2_000, FIXTURE_NOW - 3_000],
+    });
+    assert.equal(decision.needsApproval, false);
+  });
+
+  test("a fenced node is never failed over again while it is down", () => {
+    const decision = decideFor(primaryStopped(), { fenced: new Set(["node01"]) });
+    assert.notEqual(decision.scenario, "S1/S3: primary down on the VIP node");
+  });
+
+  test("LSN arithmetic crosses the 4 GiB boundary", () => {
+    assert.equal(lsnBytes("1/00000010", "0/FFFFFFF0"), 32);
+    assert.equal(lsnBytes("0/10", "0/20"), 0, "never negative");
+    assert.equal(lsnBytes(null, "0/20"), undefined);
+    assert.equal(findingKey("vip-split"), "vip-split:site");
+  });
+});
