@@ -8,9 +8,8 @@ import { readProbe } from "./reading.ts";
  * Read-only. The version is asked once per daemon run (it changes only with a restart, which
  * fails a list first and clears it), so a steady round costs Docker one list call.
  *
- * The list is Docker's view, which lags a `die` event by a moment (managed-containers.ts): in
- * the round a `die` triggers, this list may still show the container running. The postgres and
- * keepalived readings, which decisions rest on, confirm with inspect; this one stays one call.
+ * The list is Docker's view, which lags a `die` event by a moment (managed-containers.ts): the
+ * round a Docker event triggers confirms its running containers with inspect.
  */
 export class DockerProbe {
   private version: string | undefined;
@@ -22,11 +21,12 @@ export class DockerProbe {
     private readonly timeoutMs: number,
   ) {}
 
-  async read(): Promise<ProbeReading<DockerFacts>> {
+  /** `confirmRunning` right after a Docker event (managed-containers.ts). */
+  async read(confirmRunning = false): Promise<ProbeReading<DockerFacts>> {
     const reading = await readProbe(this.timeoutMs, `Docker at ${this.where}`, async (signal) => {
       const [version, containers] = await Promise.all([
         this.version ?? versionOf(this.docker, signal),
-        listManagedContainers(this.docker, signal),
+        listManagedContainers(this.docker, signal, { confirmRunning }),
       ]);
       this.version = version;
       return { version, containers };

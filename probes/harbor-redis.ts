@@ -29,9 +29,13 @@ export class HarborRedisProbe {
     return readProbe(this.timeoutMs, where, async () => {
       try {
         const client = await this.connected();
-        const pong = await client.ping();
+        // One round trip for both commands.
+        const replies = (await client.pipeline().ping().role().exec()) ?? [];
+        const [[pingError, pong] = [], [roleError, role] = []] = replies;
+        if (pingError) throw pingError;
         if (pong !== "PONG") throw new Error(`PING answered ${JSON.stringify(pong)}`);
-        return { role: redisRoleFrom(await client.role()) };
+        if (roleError) throw roleError;
+        return { role: redisRoleFrom(role) };
       } catch (error) {
         this.close();
         throw error;

@@ -24,15 +24,19 @@ export function keepalivedFacts(
   };
 }
 
-/** This node's keepalived: is its managed container running, and which VRRP state it last entered. */
+/**
+ * This node's keepalived: is its managed container running, and which VRRP state it last
+ * entered. `confirmRunning` right after a Docker event (managed-containers.ts).
+ */
 export function probeKeepalived(
   docker: Docker,
   stateFile: string,
   timeoutMs: number,
+  confirmRunning = false,
 ): Promise<ProbeReading<KeepalivedFacts>> {
   return readProbe(timeoutMs, "keepalived probe", async (signal) => {
     const [containers, stateText] = await Promise.all([
-      listManagedContainers(docker, signal, { component: KEEPALIVED_COMPONENT, confirmRunning: true }),
+      listManagedContainers(docker, signal, { component: KEEPALIVED_COMPONENT, confirmRunning }),
       readTextIfExists(stateFile),
     ]);
     return keepalivedFacts(containers, stateText);

@@ -32,13 +32,19 @@ export interface ProbeTimeouts {
 
 export const DEFAULT_PROBE_TIMEOUTS: ProbeTimeouts = { fastMs: 1_000, slowMs: 3_000 };
 
+/** What a round tells the probes that read container lists. */
+export interface ProbeRound {
+  /** Confirm listed-running containers with inspect (see RoundPlan.afterDockerEvent). */
+  readonly afterDockerEvent: boolean;
+}
+
 /** Every probe of one node, ready to read; the only place that knows how each one is built. */
 export interface NodeProbes {
   postgres(): Promise<ProbeReading<PostgresFacts>>;
   vip(): Promise<ProbeReading<VipFacts>>;
-  keepalived(): Promise<ProbeReading<KeepalivedFacts>>;
+  keepalived(round: ProbeRound): Promise<ProbeReading<KeepalivedFacts>>;
   redis(): Promise<ProbeReading<RedisFacts>>;
-  docker(): Promise<ProbeReading<DockerFacts>>;
+  docker(round: ProbeRound): Promise<ProbeReading<DockerFacts>>;
   harbor(): Promise<ProbeReading<HarborFacts>>;
   storage(): Promise<ProbeReading<StorageFacts>>;
   /** Closes the connections the probes keep (PostgreSQL, Harbor's Redis). */
@@ -49,6 +55,10 @@ export interface NodeProbesOptions {
   readonly site: SiteConfig;
   readonly node: NodeConfig;
   readonly pgPassword: string;
+  /**
+   * The node's Docker. (A client with a keep-alive http.Agent, to save a connection per request,
+   * was tried in the lab: the agent's CPU time went up, not down.)
+   */
   readonly docker: Docker;
   readonly timeouts?: ProbeTimeouts;
 }
@@ -68,9 +78,9 @@ export function createNodeProbes(options: NodeProbesOptions): NodeProbes {
   return {
     postgres: () => postgres.read(),
     vip: () => probeVip(site.vip, fastMs),
-    keepalived: () => probeKeepalived(docker, stateFile, fastMs),
+    keepalived: (round) => probeKeepalived(docker, stateFile, fastMs, round.afterDockerEvent),
     redis: () => redis.read(),
-    docker: () => dockerProbe.read(),
+    docker: (round) => dockerProbe.read(round.afterDockerEvent),
     harbor: () => probeHarbor(node.address, site.harbor.httpPort, slowMs),
     storage: () => storage.read(),
     async close() {

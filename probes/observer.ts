@@ -66,6 +66,7 @@ export function startObserver(options: ObserverOptions): RunningObserver {
 
   const round = async (plan: RoundPlan): Promise<NodeObservation> => {
     const observedAt = Date.now();
+    const probeRound = { afterDockerEvent: plan.afterDockerEvent };
     const slow = Promise.all([
       harbor.refresh(observedAt, plan.slowProbes !== "when-due"),
       storage.refresh(observedAt, plan.slowProbes !== "when-due"),
@@ -73,9 +74,9 @@ export function startObserver(options: ObserverOptions): RunningObserver {
     const [postgres, vip, keepalived, redis, docker] = await Promise.all([
       timed("postgres", () => probes.postgres()),
       timed("vip", () => probes.vip()),
-      timed("keepalived", () => probes.keepalived()),
+      timed("keepalived", () => probes.keepalived(probeRound)),
       timed("redis", () => probes.redis()),
-      timed("docker", () => probes.docker()),
+      timed("docker", () => probes.docker(probeRound)),
     ]);
     if (plan.slowProbes === "await") await slow;
     seq += 1;

@@ -81,22 +81,27 @@ describe("Docker's event stream, split into events", () => {
 
 describe("what the next round does", () => {
   test("the first round waits for every probe, slow ones included", () => {
-    assert.deepEqual(planRound([], true), { trigger: "start", slowProbes: "await" });
+    assert.deepEqual(planRound([], true), { trigger: "start", slowProbes: "await", afterDockerEvent: false });
   });
 
-  test("a Docker event makes a docker-event round that starts the slow probes without waiting for them", () => {
+  test("a Docker event makes a docker-event round that confirms container lists and starts the slow probes without waiting", () => {
     assert.deepEqual(
       planRound(["postgres-node02 kill (signal 9)", "postgres-node02 die (exit 137)"], false),
       {
         trigger: "docker-event",
         triggerDetail: "postgres-node02 kill (signal 9), postgres-node02 die (exit 137)",
         slowProbes: "start-now",
+        afterDockerEvent: true,
       },
     );
   });
 
   test("a quiet interval round carries the slow probes' last readings, starting them only when due", () => {
-    assert.deepEqual(planRound([], false), { trigger: "interval", slowProbes: "when-due" });
+    assert.deepEqual(planRound([], false), {
+      trigger: "interval",
+      slowProbes: "when-due",
+      afterDockerEvent: false,
+    });
   });
 
   test("an event that arrives before the first round is named in the start observation", () => {
@@ -104,6 +109,7 @@ describe("what the next round does", () => {
       trigger: "start",
       triggerDetail: "keepalived-node01 start",
       slowProbes: "await",
+      afterDockerEvent: true,
     });
   });
 
