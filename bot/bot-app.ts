@@ -4,12 +4,15 @@ import { Queue } from "bullmq";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
 import { AuditLog } from "../jobs/audit-log.ts";
+import { Controller } from "../jobs/controller/controller.ts";
 import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
+import { NodeJobs } from "../jobs/node-jobs.ts";
 import { nodeQueueName, queuePrefix } from "../jobs/queue-names.ts";
 import { SiteLock } from "../jobs/site-lock.ts";
 import type { Logger } from "../support/logger.ts";
 import { createDurableRedis } from "../support/redis.ts";
 import { registerApprovalClicks } from "./actions/approval-click.ts";
+import { IncidentThreads } from "./alerts/incident-threads.ts";
 import { ApprovalStore } from "./approvals/approval-store.ts";
 import { ApproverDirectory } from "./approvals/approvers.ts";
 import { boltLogger } from "./bolt-logger.ts";
@@ -17,6 +20,7 @@ import { BotMetrics } from "./bot-metrics.ts";
 import { registerHarborCommand } from "./commands/harbor-command.ts";
 import { openControllerQueue } from "./controller-queue.ts";
 import { DEPLOY_JOB, SlackDeploy } from "./deploy/slack-deploy.ts";
+import { REMEDIATION_JOB, RemediationApproval } from "./remediation-approval.ts";
 import { RequestDedupe } from "./request-dedupe.ts";
 import { SlackSender } from "./slack-sender.ts";
 
@@ -52,6 +56,8 @@ export interface BotOptions {
   readonly host?: string;
   /** Least time between two posts to one channel; Slack's own limit by default. */
   readonly channelSpacingMs?: number;
+  /** false: observe and answer, never remediate (no controller lease is sought). */
+  readonly controller?: boolean;
 }
 
 export interface RunningBot {
@@ -142,7 +148,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const dedupe = new RequestDedupe(redis, site.site);
   const approvals = new ApprovalStore(redis, site.site);
   const deployLock = new SiteLock(redis, site.site, "deploy");
-  const controller = await openControllerQueue(site, logger.child({ component: "controller" }));
+  const controllerQueue = await openControllerQueue(site, logger.child({ component: "controller" }));
   const deploy = new SlackDeploy({
     site,
     secrets: options.secrets,
@@ -153,8 +159,32 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     audit,
     lock: deployLock,
     store,
-    queue: controller.queue,
+    queue: controllerQueue.queue,
     logger: logger.child({ component: "deploy" }),
+  });
+  const nodeJobs = new NodeJobs(site);
+  let remediation: RemediationApproval | undefined;
+  const controller = new Controller({
+    site,
+    store,
+    jobs: nodeJobs,
+    redis: createDurableRedis(site.controlPlane.redisUrl),
+    reporter: new IncidentThreads(
+      site,
+      sender,
+      logger.child({ component: "alerts" }),
+      (incident, decision) => (remediation ? remediation.ask(incident, decision) : Promise.resolve()),
+    ),
+    pgPassword: options.pgPassword,
+    logger: logger.child({ component: "controller" }),
+  });
+  remediation = new RemediationApproval({
+    site,
+    controller,
+    approvals,
+    sender,
+    audit,
+    queue: controllerQueue.queue,
   });
   registerHarborCommand(app, {
     site,
@@ -165,6 +195,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     metrics,
     deploy,
     deployLock,
+    controller,
     logger: logger.child({ component: "commands" }),
   });
   registerApprovalClicks(app, {
@@ -175,13 +206,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       site.slack.approvers,
       logger.child({ component: "approvers" }),
     ),
-    kinds: { deploy },
+    kinds: { deploy, remediation },
     sender,
     audit,
     dedupe,
     logger: logger.child({ component: "approvals" }),
   });
-  await controller.startWorker({ [DEPLOY_JOB]: (data) => deploy.run(data.requestId ?? "") });
+  await controllerQueue.startWorker({
+    [DEPLOY_JOB]: (data) => deploy.run(data.requestId ?? ""),
+    [REMEDIATION_JOB]: (data) => remediation.run(data.requestId ?? ""),
+  });
+  if (options.controller !== false) controller.start();
   app.error(async (error) => {
     logger.error({ event: "bolt.error", err: error.message }, "unhandled error in a Slack handler");
   });
@@ -214,7 +249,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     metrics,
     async stop() {
       await app.stop();
-      await controller.close();
+      await controller.stop();
+      await controllerQueue.close();
+      await nodeJobs.close();
       await new Promise<void>((resolve) =>
         metricsServer ? metricsServer.close(() => resolve()) : resolve(),
       );

@@ -1,6 +1,7 @@
 import type { App, RespondFn, SlashCommand } from "@slack/bolt";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { AuditLog } from "../../jobs/audit-log.ts";
+import type { Controller } from "../../jobs/controller/controller.ts";
 import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
 import type { SiteLock } from "../../jobs/site-lock.ts";
 import { errorMessage } from "../../support/errors.ts";
@@ -23,10 +24,14 @@ export interface CommandDeps {
   readonly metrics: BotMetrics;
   readonly deploy: SlackDeploy;
   readonly deployLock: SiteLock;
+  readonly controller: Controller;
   readonly logger: Logger;
 }
 
-type Work = Extract<ParsedCommand, { ok: true; verb: "status" | "history" | "deploy" | "lock" }>;
+type Work = Extract<
+  ParsedCommand,
+  { ok: true; verb: "status" | "history" | "deploy" | "lock" | "pause" | "resume" }
+>;
 
 /**
  * `/harbor ...`. The ack always comes first (Slack gives 3 s): a bad command or `help` is
@@ -100,13 +105,27 @@ async function run(
     case "status": {
       const started = performance.now();
       const snapshot = await deps.store.refresh();
-      await deps.sender.post(command.channel_id, statusCard(snapshot));
+      await deps.sender.post(
+        command.channel_id,
+        statusCard(snapshot, { paused: await deps.controller.paused() }),
+      );
       deps.metrics.statusSeconds.observe((performance.now() - started) / 1000);
       return;
     }
     case "deploy": {
       const refusal = await deps.deploy.request(command, parsed);
       if (refusal) await respond({ response_type: "ephemeral", text: refusal });
+      return;
+    }
+    case "pause":
+    case "resume": {
+      const paused = parsed.verb === "pause";
+      await deps.controller.setPaused(paused);
+      await deps.sender.post(command.channel_id, {
+        text: paused
+          ? `:double_vertical_bar: <@${command.user_id}> paused automation for ${deps.site.site}: problems are still alerted, and every plan is asked before it runs. \`/harbor resume\` turns it back on.`
+          : `:arrow_forward: <@${command.user_id}> resumed automation for ${deps.site.site}.`,
+      });
       return;
     }
     case "lock": {

@@ -17,6 +17,11 @@ export const VERBS = {
     summary: "post the deploy plan; an approver's Approve runs it, with progress in the thread",
   },
   lock: { usage: "/harbor lock", summary: "who is deploying, and since when" },
+  pause: {
+    usage: "/harbor pause",
+    summary: "automation off: problems are still alerted, plans are asked, not run",
+  },
+  resume: { usage: "/harbor resume", summary: "automation on again" },
 } as const satisfies Readonly<Record<string, VerbHelp>>;
 
 export type Verb = keyof typeof VERBS;
@@ -27,6 +32,8 @@ export type ParsedCommand =
   | { readonly ok: true; readonly verb: "history"; readonly count: number }
   | { readonly ok: true; readonly verb: "deploy"; readonly dryRun: boolean; readonly harborVersion?: string }
   | { readonly ok: true; readonly verb: "lock" }
+  | { readonly ok: true; readonly verb: "pause" }
+  | { readonly ok: true; readonly verb: "resume" }
   | { readonly ok: false; readonly reply: string };
 
 /** Longer text than this is refused before it is looked at. */
@@ -73,7 +80,9 @@ export function parseCommand(text: string): ParsedCommand {
     case "status":
       return args.length === 0 ? { ok: true, verb } : refuse(`\`status\` takes no arguments.`, verb);
     case "lock":
-      return args.length === 0 ? { ok: true, verb } : refuse(`\`lock\` takes no arguments.`, verb);
+    case "pause":
+    case "resume":
+      return args.length === 0 ? { ok: true, verb } : refuse(`\`${verb}\` takes no arguments.`, verb);
     case "deploy":
       return parseDeploy(args);
     case "history": {

@@ -42,8 +42,11 @@ const FIXED_BLOCKS = 5;
  * section per node, the findings, and the snapshot's time. Within Block Kit's limits for any
  * number of nodes: nodes that do not fit get one line each in a last section.
  */
-export function statusCard(snapshot: ClusterSnapshot): StatusCard {
-  const summary = summaryLine(snapshot);
+export function statusCard(
+  snapshot: ClusterSnapshot,
+  extras: { readonly paused?: boolean } = {},
+): StatusCard {
+  const summary = `${extras.paused ? ":double_vertical_bar: *automation PAUSED* · " : ""}${summaryLine(snapshot)}`;
   const nodeBudget = LIMITS.blocks - FIXED_BLOCKS - 1;
   const detailed =
     snapshot.nodes.length <= nodeBudget ? snapshot.nodes : snapshot.nodes.slice(0, nodeBudget - 1);

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import type { Queue } from "bullmq";
+import type { SiteConfig } from "../config/schema.ts";
+import type { AuditLog } from "../jobs/audit-log.ts";
+import type { Controller } from "../jobs/controller/controller.ts";
+import type { Incident } from "../jobs/controller/incident.ts";
+import { type Decision, describeAction } from "../jobs/controller/remediation.ts";
+import type { ApprovalKind } from "./approvals/approval-kind.ts";
+import type { ApprovalRequest } from "./approvals/approval-rules.ts";
+import type { ApprovalStore } from "./approvals/approval-store.ts";
+import type { SlackSender } from "./slack-sender.ts";
+import { approvalMessage } from "./views/approval-view.ts";
+
+export const REMEDIATION_JOB = "remediation.run";
+
+/** A plan's identity: the same scenario and actions hash the same, whatever the reason's wording. */
+export function decisionHash(decision: Decision): string {
+  return createHash("sha256")
+    .update(JSON.stringify([decision.scenario, decision.actions]))
+    .digest("hex");
+}
+
+export function planLines(decision: Decision): string {
+  return decision.actions.map((action, index) => `${index + 1}. ${describeAction(action)}`).join("\n");
+}
+
+/**
+ * A remediation that decide() would not run alone (lag over the limit, flapping, paused, a
+ * second primary's writes): posted in the incident's thread as an approval request; approved,
+ * it is planned again and run by the controller only if the plan is still the same.
+ */
+export class RemediationApproval implements ApprovalKind {
+  constructor(
+    private readonly deps: {
+      readonly site: SiteConfig;
+      readonly controller: Controller;
+      readonly approvals: ApprovalStore;
+      readonly sender: SlackSender;
+      readonly audit: AuditLog;
+      readonly queue: Queue;
+    },
+  ) {}
+
+  /** The controller's question, as an approval request in the incident's thread. */
+  async ask(incident: Incident, decision: Decision): Promise<void> {
+    const channel = incident.thread?.channel ?? this.deps.site.slack.alertChannel;
+    if (decision.actions.length === 0) {
+      await this.deps.sender.post(channel, {
+        text: `:raised_hand: A person must decide: ${decision.reason}`,
+        ...(incident.thread ? { thread_ts: incident.thread.ts } : {}),
+      });
+      return;
+    }
+    const now = Date.now();
+    const request = await this.deps.approvals.create({
+      kind: "remediation",
+      requester: "controller",
+      reason: `${decision.scenario}: ${decision.reason}`,
+      risk: "Acting on a guess about a node the controller cannot see, or on a standby that is behind, can lose writes.",
+      planText: planLines(decision),
+      planHash: decisionHash(decision),
+      params: { decision: JSON.stringify(decision), incident: incident.id },
+      channel,
+      createdAt: now,
+      expiresAt: now + this.deps.site.policy.approvalExpiryMinutes * 60_000,
+    });
+    const ts = await this.deps.sender.post(channel, {
+      ...approvalMessage(request),
+      ...(incident.thread ? { thread_ts: incident.thread.ts } : {}),
+    });
+    await this.deps.approvals.setMessage(request.id, ts);
+    await this.deps.audit.append({
+      actor: "controller",
+      action: `approval.requested remediation (request ${request.id})`,
+      outcome: "pending",
+      where: channel,
+      detail: decision.reason,
+    });
+  }
+
+  async blocked(): Promise<string | undefined> {
+    if (this.deps.controller.token === undefined) return "This bot is not the active controller.";
+    return undefined;
+  }
+
+  async replan(): Promise<{ planHash: string; planText: string }> {
+    const decision = await this.deps.controller.decideNow();
+    return { planHash: decisionHash(decision), planText: planLines(decision) };
+  }
+
+  async askAgain(
+    request: ApprovalRequest,
+    plan: { planHash: string; planText: string },
+  ): Promise<ApprovalRequest> {
+    const decision = await this.deps.controller.decideNow();
+    const now = Date.now();
+    const fresh = await this.deps.approvals.create({
+      ...request,
+      reason: `${decision.scenario}: ${decision.reason} (planned again: the cluster changed)`,
+      planText: plan.planText,
+      planHash: plan.planHash,
+      params: { ...request.params, decision: JSON.stringify(decision) },
+      createdAt: now,
+      expiresAt: now + this.deps.site.policy.approvalExpiryMinutes * 60_000,
+    });
+    const ts = await this.deps.sender.post(request.channel, approvalMessage(fresh));
+    await this.deps.approvals.setMessage(fresh.id, ts);
+    return fresh;
+  }
+
+  async start(request: ApprovalRequest): Promise<void> {
+    await this.deps.queue.add(
+      REMEDIATION_JOB,
+      { requestId: request.id },
+      { jobId: `remediation-${request.id}`, attempts: 1 },
+    );
+  }
+
+  /** The controller's worker: runs the approved plan. */
+  async run(requestId: string): Promise<void> {
+    const request = await this.deps.approvals.get(requestId);
+    if (!request || request.status !== "approved" || !request.params.decision) return;
+    const decision = JSON.parse(request.params.decision) as Decision;
+    await this.deps.controller.execute(decision);
+  }
+}

@@ -1,0 +1,179 @@
+import type { SiteConfig } from "../../config/schema.ts";
+import { errorMessage } from "../../support/errors.ts";
+import type { JobName, JobRequest, JobResult } from "../job-types.ts";
+import type { NodeJobs } from "../node-jobs.ts";
+import type { ActionResult } from "../remediation/contract.ts";
+import { describeAction, type RemediationAction } from "./remediation.ts";
+import { checkThroughVip } from "./through-vip-checks.ts";
+
+/** What one action of a plan did. */
+export interface ActionReport {
+  readonly action: RemediationAction;
+  readonly ok: boolean;
+  /** One sentence for the alert thread. */
+  readonly detail: string;
+  readonly durationMs: number;
+  /** The fenced node's last WAL position (fence), or the promotion's loss (promote). */
+  readonly lastLsn?: string | null;
+  readonly lossBytes?: number | null;
+}
+
+export interface PlanContext {
+  readonly fencingToken: number;
+  /** Jobs whose id repeats for a repeated decision run once (STYLE.md 6). */
+  readonly planId: string;
+  /** The fenced primary's last LSN, once the fence learnt it: promote reports the loss against it. */
+  oldPrimaryLastLsn?: string | null;
+}
+
+type RemediationResult = ActionResult<object>;
+
+/**
+ * Carries out a plan's actions through the nodes' agents, each as one or more jobs under the
+ * controller's fencing token, in order; the first action that fails stops the plan (the next
+ * decision sees the cluster as it is then). Verifying a write is the controller's own check.
+ */
+export class ActionRunner {
+  constructor(
+    private readonly site: SiteConfig,
+    private readonly jobs: NodeJobs,
+    private readonly pgPassword: string | undefined,
+  ) {}
+
+  async run(action: RemediationAction, context: PlanContext, index: number): Promise<ActionReport> {
+    const started = performance.now();
+    const report = (ok: boolean, detail: string, extra: Partial<ActionReport> = {}): ActionReport => ({
+      action,
+      ok,
+      detail,
+      durationMs: performance.now() - started,
+      ...extra,
+    });
+    try {
+      switch (action.kind) {
+        case "fence": {
+          const keepalived = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`);
+          const postgres = await this.send(action.node, "postgres.fence", {}, context, `${index}b`);
+          const lastLsn = postgres.ok ? postgres.lastLsn : null;
+          context.oldPrimaryLastLsn = lastLsn;
+          return report(keepalived.ok && postgres.ok, `${keepalived.detail}; ${postgres.detail}`, {
+            lastLsn,
+          });
+        }
+        case "set-roles": {
+          const results = await Promise.all(
+            this.site.nodes.map((node) =>
+              this.send(
+                node.name,
+                "keepalived.set-role",
+                { role: node.name === action.primary ? "primary" : "standby" },
+                context,
+                `${index}-${node.name}`,
+                3_000,
+              ).catch(
+                (error: unknown) =>
+                  ({ ok: false, detail: `${node.name}: ${errorMessage(error)}` }) as RemediationResult,
+              ),
+            ),
+          );
+          // A silent node's role file cannot be written; the primary-to-be's must be.
+          const primaryOk = results[this.site.nodes.findIndex((n) => n.name === action.primary)]?.ok ?? false;
+          return report(primaryOk, results.map((r) => r.detail).join("; "));
+        }
+        case "promote": {
+          const promoted = await this.send(
+            action.node,
+            "postgres.promote",
+            context.oldPrimaryLastLsn ? { oldPrimaryLastLsn: context.oldPrimaryLastLsn } : {},
+            context,
+            String(index),
+          );
+          return report(promoted.ok, promoted.detail, { lossBytes: promoted.ok ? promoted.lossBytes : null });
+        }
+        case "verify-write":
+          return await this.verifyWrite(action.node, report);
+        case "restart-postgres": {
+          const result = await this.send(action.node, "postgres.restart", {}, context, String(index));
+          return report(result.ok, result.detail);
+        }
+        case "rejoin": {
+          const primary = this.site.nodes.find((node) => node.name === action.primary);
+          if (!primary) return report(false, `no node named ${action.primary}`);
+          const result = await this.send(
+            action.node,
+            "postgres.rejoin",
+            { primary: { node: primary.name, address: primary.address } },
+            context,
+            String(index),
+          );
+          return report(result.ok, result.detail);
+        }
+        case "start-keepalived": {
+          const result = await this.send(action.node, "keepalived.start", {}, context, String(index));
+          return report(result.ok, result.detail);
+        }
+        case "restart-keepalived": {
+          const stopped = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`);
+          const started2 = await this.send(action.node, "keepalived.start", {}, context, `${index}b`);
+          return report(stopped.ok && started2.ok, `${stopped.detail}; ${started2.detail}`);
+        }
+        case "restart-harbor": {
+          const result = await this.send(
+            action.node,
+            "harbor.restart",
+            { components: action.components },
+            context,
+            String(index),
+          );
+          return report(result.ok, result.detail);
+        }
+        default: {
+          const unknown: never = action;
+          return report(false, `unknown action ${JSON.stringify(unknown)}`);
+        }
+      }
+    } catch (error) {
+      return report(false, `${describeAction(action)} failed: ${errorMessage(error)}`);
+    }
+  }
+
+  private async send<N extends JobName>(
+    node: string,
+    name: N,
+    request: Omit<JobRequest<N>, "fencingToken">,
+    context: PlanContext,
+    step: string,
+    waitMs?: number,
+  ): Promise<JobResult<N> & RemediationResult> {
+    const outcome = await this.jobs.send(
+      node,
+      name,
+      { ...request, fencingToken: context.fencingToken } as unknown as JobRequest<N>,
+      { jobId: `${context.planId}-${step}-${name}-${node}`, ...(waitMs ? { waitMs } : {}) },
+    );
+    return outcome.result as JobResult<N> & RemediationResult;
+  }
+
+  /** A write through the VIP that lands on the expected node; the VIP may take a moment to move. */
+  private async verifyWrite(
+    node: string,
+    report: (ok: boolean, detail: string) => ActionReport,
+  ): Promise<ActionReport> {
+    const expected = this.site.nodes.find((candidate) => candidate.name === node)?.address;
+    const deadline = performance.now() + 15_000;
+    let last = "no attempt";
+    while (performance.now() < deadline) {
+      const checks = await checkThroughVip(this.site, this.pgPassword, 1_000);
+      const write = checks.postgresWrite;
+      if (write.ok && write.serverAddress === expected) {
+        return report(
+          true,
+          `a write through the VIP ${this.site.vip.address} landed on ${node} (${Math.round(write.durationMs)} ms)`,
+        );
+      }
+      last = write.ok ? `the write landed on ${write.serverAddress}, not ${node}` : write.error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return report(false, `no write through the VIP reached ${node} within 15 s: ${last}`);
+  }
+}

@@ -1,0 +1,355 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import type { SiteConfig } from "../../config/schema.ts";
+import type { NodeObservation } from "../../probes/observation.ts";
+import { errorMessage } from "../../support/errors.ts";
+import type { Logger } from "../../support/logger.ts";
+import type { NodeJobs } from "../node-jobs.ts";
+import { ActionRunner, type PlanContext } from "./action-runner.ts";
+import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
+import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
+import { decide } from "./decide.ts";
+import { type Incident, type IncidentReporter, milestone, withTimeline } from "./incident.ts";
+import { LeaseHolder } from "./lease-holder.ts";
+import type { Decision } from "./remediation.ts";
+import { type ClusterSnapshot, readingOf } from "./snapshot.ts";
+import type { SnapshotStore } from "./snapshot-store.ts";
+
+export interface ControllerOptions {
+  readonly site: SiteConfig;
+  readonly store: SnapshotStore;
+  readonly jobs: NodeJobs;
+  readonly redis: Redis;
+  readonly reporter: IncidentReporter;
+  readonly pgPassword: string | undefined;
+  readonly logger: Logger;
+  /** How long the lease lives unrenewed: a dead controller's successor takes over after it. */
+  readonly leaseTtlMs?: number;
+}
+
+/** After a plan fails, the same scenario is not tried again automatically for this long. */
+const RETRY_AFTER_FAILURE_MS = 60_000;
+
+/**
+ * The control loop (DESIGN §3): on every observation (and every probe interval), update the
+ * confirmations, call decide(), and either run the plan through the agents, ask a person, or
+ * close the incident once the site is sound. Only the lease holder acts; the loop never dies
+ * (an unexpected error is logged and the next evaluation goes on).
+ */
+export class Controller {
+  private readonly lease: LeaseHolder;
+  private readonly runner: ActionRunner;
+  private sightings = new Map<string, Sighting>();
+  private memory: StoredMemory | undefined;
+  private busy = false;
+  private pending = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly dockerEvents = new Set<string>();
+  private lastFailure: { scenario: string; at: number } | undefined;
+  private asked: string | undefined;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword);
+    this.lease = new LeaseHolder(
+      options.redis,
+      options.site.site,
+      `bot@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      options.leaseTtlMs ?? 3_000,
+      {
+        onAcquired: (token) => {
+          options.logger.info(
+            { event: "controller.lease.acquired", token },
+            `controller active (token ${token})`,
+          );
+          this.memory = undefined;
+        },
+        onLost: () =>
+          options.logger.warn({ event: "controller.lease.lost" }, "controller lease lost: passive"),
+      },
+    );
+  }
+
+  start(): void {
+    this.lease.start();
+    this.unsubscribe = this.options.store.onObservation((observation) => this.observed(observation));
+    this.timer = setInterval(() => this.schedule(), this.options.site.policy.probeIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.lease.stop();
+  }
+
+  get token(): number | undefined {
+    return this.lease.current();
+  }
+
+  /** Pause or resume automation (alerts still go out). */
+  async setPaused(paused: boolean): Promise<void> {
+    const memory = await this.remembered();
+    await this.remember({ ...memory, paused });
+  }
+
+  async paused(): Promise<boolean> {
+    return (await this.remembered()).paused;
+  }
+
+  private observed(observation: NodeObservation): void {
+    if (observation.trigger === "docker-event") this.dockerEvents.add(observation.node);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.busy) {
+      this.pending = true;
+      return;
+    }
+    this.busy = true;
+    void this.evaluate()
+      .catch((error: unknown) =>
+        this.options.logger.error(
+          { event: "controller.error", err: errorMessage(error) },
+          "evaluation failed; going on",
+        ),
+      )
+      .finally(() => {
+        this.busy = false;
+        if (this.pending) {
+          this.pending = false;
+          this.schedule();
+        }
+      });
+  }
+
+  private async remembered(): Promise<StoredMemory> {
+    this.memory ??= await loadMemory(this.options.redis, this.options.site.site);
+    return this.memory;
+  }
+
+  private async remember(memory: StoredMemory): Promise<void> {
+    this.memory = memory;
+    await saveMemory(this.options.redis, this.options.site.site, memory);
+  }
+
+  private async evaluate(): Promise<void> {
+    const { site, logger } = this.options;
+    const now = Date.now();
+    const snapshot = this.options.store.current(now);
+    this.sightings = updateConfirmations(this.sightings, snapshot, {
+      required: site.policy.confirmations,
+      intervalMs: site.policy.probeIntervalMs,
+      now,
+      dockerEventNodes: new Set(this.dockerEvents),
+    });
+    this.dockerEvents.clear();
+    const token = this.lease.current(now);
+    if (token === undefined) return;
+    let memory = this.track(await this.remembered(), snapshot);
+    const decision = decide({
+      snapshot,
+      policy: site.policy,
+      memory: decideMemory(memory, confirmationCounts(this.sightings)),
+      now,
+    });
+    if (decision.scenario === "healthy") {
+      if (memory.incident && !snapshot.findings.some((finding) => finding.severity === "critical")) {
+        memory = await this.resolve(memory, now);
+      }
+      if (memory !== this.memory) await this.remember(memory);
+      return;
+    }
+    if (
+      this.lastFailure?.scenario === decision.scenario &&
+      now - this.lastFailure.at < RETRY_AFTER_FAILURE_MS
+    )
+      return;
+    logger.info(
+      {
+        event: "controller.decision",
+        scenario: decision.scenario,
+        needsApproval: decision.needsApproval,
+        actions: decision.actions,
+      },
+      decision.reason,
+    );
+    memory = await this.openIncident(memory, decision, now);
+    if (decision.needsApproval) {
+      const key = `${memory.incident?.id}:${decision.reason}`;
+      if (this.asked !== key) {
+        this.asked = key;
+        const incident = { ...(memory.incident as Incident), state: "needs-approval" as const };
+        memory = { ...memory, incident };
+        await this.remember(memory);
+        await this.options.reporter.update(incident);
+        await this.options.reporter.askApproval(incident, decision);
+      }
+      return;
+    }
+    await this.execute(decision, token);
+  }
+
+  /** What decide() says now, without acting: an approval's re-plan compares it with the asked plan. */
+  async decideNow(): Promise<Decision> {
+    const now = Date.now();
+    const snapshot = this.options.store.current(now);
+    const memory = this.track(await this.remembered(), snapshot);
+    return decide({
+      snapshot,
+      policy: this.options.site.policy,
+      memory: decideMemory({ ...memory, paused: false }, confirmationCounts(this.sightings)),
+      now,
+    });
+  }
+
+  get running(): boolean {
+    return this.busy;
+  }
+
+  /** Runs an approved or automatic plan under the current lease. */
+  async execute(decision: Decision, token = this.lease.current()): Promise<boolean> {
+    const { logger, reporter } = this.options;
+    if (token === undefined) throw new Error("this controller does not hold the lease: it may not act");
+    let memory = await this.remembered();
+    let incident: Incident = {
+      ...(memory.incident ?? this.newIncident(decision, Date.now())),
+      state: "remediating",
+    };
+    await this.remember({ ...memory, incident });
+    await reporter.update(incident);
+    const context: PlanContext = { fencingToken: token, planId: `plan-${incident.id}-${Date.now()}` };
+    for (const [index, action] of decision.actions.entries()) {
+      if (this.lease.current() !== token) {
+        await reporter.note(
+          incident,
+          ":warning: this controller lost its lease mid-plan; it stops here and the next controller decides",
+        );
+        return false;
+      }
+      const report = await this.runner.run(action, context, index);
+      logger.info(
+        { event: "controller.action", action, ok: report.ok, durationMs: Math.round(report.durationMs) },
+        report.detail,
+      );
+      await reporter.step(incident, report);
+      memory = await this.remembered();
+      if (report.ok) {
+        const label = milestone(report);
+        if (label) incident = withTimeline(incident, label, Date.now());
+        if (report.lossBytes !== undefined && report.lossBytes !== null)
+          incident = { ...incident, lossBytes: report.lossBytes };
+        memory = this.afterAction(memory, decision, action, report.lastLsn);
+      }
+      await this.remember({ ...memory, incident });
+      if (!report.ok) {
+        incident = { ...incident, state: "failed" };
+        await this.remember({ ...memory, incident });
+        await reporter.update(incident);
+        this.lastFailure = { scenario: decision.scenario, at: Date.now() };
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** What a successful action changes in the controller's memory. */
+  private afterAction(
+    memory: StoredMemory,
+    decision: Decision,
+    action: Decision["actions"][number],
+    lastLsn: string | null | undefined,
+  ): StoredMemory {
+    switch (action.kind) {
+      case "fence":
+        return {
+          ...memory,
+          fenced: [...new Set([...memory.fenced, action.node])],
+          diverged:
+            decision.scenario === "two writable primaries"
+              ? [...new Set([...memory.diverged, action.node])]
+              : memory.diverged,
+          lastPrimaryLsn: lastLsn ?? memory.lastPrimaryLsn,
+        };
+      case "promote":
+        return {
+          ...memory,
+          lastPrimary: action.node,
+          failovers: [...memory.failovers, Date.now()].slice(-20),
+        };
+      case "rejoin":
+        return { ...memory, diverged: memory.diverged.filter((node) => node !== action.node) };
+      default:
+        return memory;
+    }
+  }
+
+  /** Where the primary is, and which fenced nodes are back in service. */
+  private track(memory: StoredMemory, snapshot: ClusterSnapshot): StoredMemory {
+    let next = memory;
+    const [primary] = snapshot.primaries;
+    if (snapshot.primaries.length === 1 && primary) {
+      const lsn =
+        readingOf(snapshot.nodes.find((view) => view.node === primary)?.observation?.postgres)?.currentLsn ??
+        null;
+      if (primary !== next.lastPrimary || lsn !== next.lastPrimaryLsn)
+        next = { ...next, lastPrimary: primary, lastPrimaryLsn: lsn };
+    }
+    const rejoined = next.fenced.filter((node) => {
+      const view = snapshot.nodes.find((candidate) => candidate.node === node);
+      const postgres = readingOf(view?.observation?.postgres);
+      return (
+        view &&
+        !view.stale &&
+        postgres?.role === "standby" &&
+        readingOf(view.observation?.keepalived)?.running
+      );
+    });
+    if (rejoined.length > 0)
+      next = { ...next, fenced: next.fenced.filter((node) => !rejoined.includes(node)) };
+    return next;
+  }
+
+  private newIncident(decision: Decision, now: number): Incident {
+    const firstSeen = Math.min(now, ...[...this.sightings.values()].map((sighting) => sighting.firstAt));
+    return {
+      id: randomUUID().slice(0, 8),
+      scenario: decision.scenario,
+      nodes: decision.nodes,
+      state: "detected",
+      reason: decision.reason,
+      openedAt: now,
+      timeline: [{ label: `detected: ${decision.scenario}`, at: firstSeen }],
+      thread: null,
+      lossBytes: null,
+    };
+  }
+
+  private async openIncident(memory: StoredMemory, decision: Decision, now: number): Promise<StoredMemory> {
+    if (memory.incident && memory.incident.state !== "resolved") {
+      if (memory.incident.scenario === decision.scenario) return memory;
+      // A follow-up (the old primary back after the failover) belongs to the same incident.
+      await this.options.reporter.note(memory.incident, `next: ${decision.scenario}: ${decision.reason}`);
+      return memory;
+    }
+    const incident = this.newIncident(decision, now);
+    const thread = await this.options.reporter.open(incident);
+    const opened = { ...memory, incident: { ...incident, thread } };
+    await this.remember(opened);
+    return opened;
+  }
+
+  private async resolve(memory: StoredMemory, now: number): Promise<StoredMemory> {
+    const incident = memory.incident;
+    if (!incident) return memory;
+    const resolved = {
+      ...withTimeline(incident, "resolved: the site is sound", now),
+      state: "resolved" as const,
+    };
+    await this.options.reporter.update(resolved);
+    this.asked = undefined;
+    return { ...memory, incident: null };
+  }
+}

@@ -1,0 +1,72 @@
+import type { ActionReport } from "./action-runner.ts";
+import type { Decision, Scenario } from "./remediation.ts";
+
+/**
+ * An incident: one problem from detection to resolution, with one alert thread. Repeated
+ * decisions about the same problem belong to the same incident. Kept in Redis, so a restarted or
+ * replaced controller goes on posting in the same thread.
+ */
+
+export type IncidentState = "detected" | "remediating" | "needs-approval" | "resolved" | "failed";
+
+export interface TimelineEntry {
+  readonly label: string;
+  readonly at: number;
+}
+
+export interface Incident {
+  readonly id: string;
+  readonly scenario: Scenario;
+  readonly nodes: readonly string[];
+  readonly state: IncidentState;
+  readonly reason: string;
+  readonly openedAt: number;
+  readonly timeline: readonly TimelineEntry[];
+  /** Where its thread is, once posted. */
+  readonly thread: { readonly channel: string; readonly ts: string } | null;
+  /** Writes the failover lost (the fenced primary's last LSN against what the standby had). */
+  readonly lossBytes: number | null;
+}
+
+/** Where incidents go: the alert channel's threads (bot/alerts), or a log in tests. */
+export interface IncidentReporter {
+  /** Posts the incident's top message; returns where its thread is. */
+  open(incident: Incident): Promise<{ channel: string; ts: string } | null>;
+  /** Edits the top message to the incident's current state. */
+  update(incident: Incident): Promise<void>;
+  /** One line in the thread. */
+  note(incident: Incident, text: string): Promise<void>;
+  step(incident: Incident, report: ActionReport): Promise<void>;
+  /** Asks for a person's approval of the decision's plan (or, without actions, for a decision). */
+  askApproval(incident: Incident, decision: Decision): Promise<void>;
+}
+
+/** The timeline as lines: each entry with its time since detection. */
+export function timelineText(incident: Incident): string {
+  const start = incident.timeline[0]?.at ?? incident.openedAt;
+  return incident.timeline
+    .map((entry) => `+${((entry.at - start) / 1000).toFixed(2)} s  ${entry.label}`)
+    .join("\n");
+}
+
+export function withTimeline(incident: Incident, label: string, at: number): Incident {
+  return { ...incident, timeline: [...incident.timeline, { label, at }] };
+}
+
+/** The timeline's label for an action that succeeded. */
+export function milestone(report: ActionReport): string | undefined {
+  switch (report.action.kind) {
+    case "fence":
+      return `fenced ${report.action.node}`;
+    case "promote":
+      return `promoted ${report.action.node}`;
+    case "set-roles":
+      return `VIP priority moved to ${report.action.primary}`;
+    case "verify-write":
+      return `writable through the VIP (on ${report.action.node})`;
+    case "rejoin":
+      return `${report.action.node} rejoined as a standby`;
+    default:
+      return undefined;
+  }
+}
