@@ -33,7 +33,8 @@ export function createPublisherRedis(url: string): Redis {
  */
 export class ObservationPublisher {
   private next: NodeObservation | undefined;
-  private draining: Promise<void> | undefined;
+  private sending = false;
+  private drained: Promise<void> = Promise.resolve();
   private failingSince: number | undefined;
   private lost = 0;
 
@@ -47,46 +48,52 @@ export class ObservationPublisher {
   publish(observation: NodeObservation): void {
     if (this.next && this.failingSince !== undefined) this.lost += 1;
     this.next = observation;
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    if (this.sending) return;
+    this.sending = true;
+    this.drained = this.drain();
   }
 
   /** Waits for the publish in flight (bounded by the command timeout). */
-  async flush(): Promise<void> {
-    await this.draining;
+  flush(): Promise<void> {
+    return this.drained;
   }
 
   private async drain(): Promise<void> {
-    while (this.next) {
-      const observation = this.next;
-      this.next = undefined;
-      try {
-        await this.send(observation);
-        this.onOutcome(true);
-        if (this.failingSince !== undefined) {
-          this.logger.info(
-            {
-              event: "observation.publish_resumed",
-              lost: this.lost,
-              outageMs: Date.now() - this.failingSince,
-            },
-            `publishing observations again (${this.lost} lost while the control-plane Redis was away)`,
-          );
-          this.failingSince = undefined;
-          this.lost = 0;
-        }
-      } catch (error) {
-        this.onOutcome(false);
-        this.lost += 1;
-        if (this.failingSince === undefined) {
-          this.failingSince = Date.now();
-          this.logger.warn(
-            { event: "observation.publish_failed", err: describeError(error) },
-            "cannot publish observations to the control-plane Redis; probing goes on",
-          );
+    try {
+      while (this.next) {
+        const observation = this.next;
+        this.next = undefined;
+        try {
+          await this.send(observation);
+          this.onOutcome(true);
+          if (this.failingSince !== undefined) {
+            this.logger.info(
+              {
+                event: "observation.publish_resumed",
+                lost: this.lost,
+                outageMs: Date.now() - this.failingSince,
+              },
+              `publishing observations again (${this.lost} lost while the control-plane Redis was away)`,
+            );
+            this.failingSince = undefined;
+            this.lost = 0;
+          }
+        } catch (error) {
+          this.onOutcome(false);
+          this.lost += 1;
+          if (this.failingSince === undefined) {
+            this.failingSince = Date.now();
+            this.logger.warn(
+              { event: "observation.publish_failed", err: describeError(error) },
+              "cannot publish observations to the control-plane Redis; probing goes on",
+            );
+          }
         }
       }
+    } finally {
+      // Set right after the loop's last check, with no await between: an observation handed
+      // over after it starts a new drain instead of waiting behind one that is ending.
+      this.sending = false;
     }
   }
 
