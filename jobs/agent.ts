@@ -6,6 +6,7 @@ import type { Logger } from "../support/logger.ts";
 import type { ListenAddress } from "../support/metrics-server.ts";
 import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
 import { type AgentObservation, startAgentObservation } from "./agent-observation.ts";
+import { controllerLeaseKey } from "./controller-lease-key.ts";
 import type { AgentContext } from "./executors/agent-context.ts";
 import { EXECUTORS, type Executor } from "./executors/index.ts";
 import { isJobName, JOB_POLICIES, type JobName } from "./job-types.ts";
@@ -48,6 +49,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { site, node } = options;
   // The caller's logger already carries component and node (pino would repeat a key set twice).
   const { logger } = options;
+  const connection = createDurableRedis(site.controlPlane.redisUrl);
+  connection.on("error", (error) =>
+    logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
+  );
+  const leaseKey = controllerLeaseKey(site.site);
   const context: AgentContext = {
     site,
     node,
@@ -55,11 +61,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     secrets: options.secrets,
     logger,
     startedAt: Date.now(),
+    controllerLease: { read: () => connection.get(leaseKey) },
   };
-  const connection = createDurableRedis(site.controlPlane.redisUrl);
-  connection.on("error", (error) =>
-    logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
-  );
 
   const processJob = async (job: Job) => {
     const jobLog = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });

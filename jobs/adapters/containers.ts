@@ -112,6 +112,32 @@ export class Containers {
     });
   }
 
+  /** Starts an existing container as it is; one that already runs stays as it is. */
+  async start(name: string): Promise<void> {
+    try {
+      await this.docker.getContainer(name).start();
+    } catch (error) {
+      // 304: already started.
+      if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+    }
+  }
+
+  /** Docker's restart policy of a container ("no", "always", "on-failure", "unless-stopped"). */
+  async restartPolicy(name: string): Promise<string | undefined> {
+    try {
+      const info = await this.docker.getContainer(name).inspect();
+      return info.HostConfig.RestartPolicy?.Name || "no";
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Sets the restart policy to "no": a container harbor-ha stopped must stay stopped. */
+  async disableRestart(name: string): Promise<void> {
+    await this.docker.getContainer(name).update({ RestartPolicy: { Name: "no", MaximumRetryCount: 0 } });
+  }
+
   /** Stops gracefully (the container's stop signal), then SIGKILL after timeoutSeconds. */
   async stop(name: string, timeoutSeconds = 30): Promise<void> {
     try {

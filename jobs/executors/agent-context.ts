@@ -3,6 +3,11 @@ import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
 import type { Logger } from "../../support/logger.ts";
 
+/** Reads the controller lease's stored value (controller-lease-key.ts); null when there is none. */
+export interface ControllerLeaseReader {
+  read(): Promise<string | null>;
+}
+
 /** What an executor may use: the node it acts on and that node's adapters, passed in. */
 export interface AgentContext {
   readonly site: SiteConfig;
@@ -13,4 +18,6 @@ export interface AgentContext {
   readonly logger: Logger;
   /** When this agent started (ms since the epoch). */
   readonly startedAt: number;
+  /** The controller lease in the control-plane Redis, for remediation's fencing-token check. */
+  readonly controllerLease: ControllerLeaseReader;
 }

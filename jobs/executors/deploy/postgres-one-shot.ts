@@ -13,7 +13,14 @@ import { PostgresStepFailure, tail } from "./postgres-failure.ts";
 
 const ONE_SHOT_COMPONENT = "postgres-tool";
 
-function oneShot(site: SiteConfig, node: NodeConfig, tool: string, script: string, env = {}): ContainerSpec {
+/** A one-shot container of the node's image with its data folder at $PGDATA (remediation's tools use it too). */
+export function oneShot(
+  site: SiteConfig,
+  node: NodeConfig,
+  tool: string,
+  script: string,
+  env = {},
+): ContainerSpec {
   return {
     name: `${postgresContainerName(node.name)}-${tool}`,
     image: site.postgres.image,
@@ -25,8 +32,8 @@ function oneShot(site: SiteConfig, node: NodeConfig, tool: string, script: strin
   };
 }
 
-const OWN_FOLDER = `chown ${SUPERUSER}:${SUPERUSER} "$PGDATA" && chmod 0700 "$PGDATA"`;
-const AS_POSTGRES = `exec runuser -u ${SUPERUSER} --`;
+export const OWN_FOLDER = `chown ${SUPERUSER}:${SUPERUSER} "$PGDATA" && chmod 0700 "$PGDATA"`;
+export const AS_POSTGRES = `exec runuser -u ${SUPERUSER} --`;
 
 async function runTool(
   containers: Containers,
