@@ -134,8 +134,8 @@ describe("an agent's observations through a real Redis", () => {
       .slice(1, 4)
       .map((observation, index) => observation.observedAt - (ours[index]?.observedAt ?? 0));
     assert.ok(
-      gaps.every((gap) => gap >= INTERVAL_MS - 20 && gap < INTERVAL_MS * 5),
-      `rounds every ${INTERVAL_MS} ms: ${gaps}`,
+      gaps.every((gap) => gap >= INTERVAL_MS - 20),
+      `rounds never come faster than every ${INTERVAL_MS} ms: ${gaps}`,
     );
   });
 

@@ -9,12 +9,21 @@ const logger = createLogger({ component: "observer-test", level: "silent", desti
 const ok = { ok: true as const, durationMs: 1 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits for a condition of the loop's own pace (not the test's guess of it), up to 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail("the loop did not get there within 10 s");
+    await sleep(5);
+  }
+}
+
 /**
  * Probes of a quiet healthy standby that answer after `delayMs`, counting how many rounds run at
  * once; the Harbor probe can be made to hang, as it does when the database behind it is gone.
  */
 function quietStandbyProbes(options: { delayMs?: number; harborHangsMs?: number } = {}) {
-  const stats = { inFlight: 0, maxInFlight: 0, harborReads: 0, closed: false };
+  const stats = { inFlight: 0, maxInFlight: 0, harborReads: 0, closed: false, confirmAsked: [] as boolean[] };
   const answer =
     <T extends object>(facts: T) =>
     async (): Promise<ProbeReading<T>> => {
@@ -38,7 +47,10 @@ function quietStandbyProbes(options: { delayMs?: number; harborHangsMs?: number 
       replication: [],
     }),
     vip: async () => ({ ...ok, address: "10.77.0.100", interface: "eth0", holds: false }),
-    keepalived: async () => ({ ...ok, running: true, state: "BACKUP", since: null, priority: 100 }),
+    keepalived: async (round) => {
+      stats.confirmAsked.push(round.afterDockerEvent);
+      return { ...ok, running: true, state: "BACKUP", since: null, priority: 100 };
+    },
     redis: async () => ({ ...ok, role: "master" }),
     docker: async () => ({ ...ok, version: "20.10.24", containers: [] }),
     harbor: async () => {
@@ -74,13 +86,14 @@ describe("the observation loop", () => {
   test("observes on its interval with a seq that grows by one, starting with a complete start observation", async () => {
     const { probes, stats } = quietStandbyProbes();
     const { observer, seen } = observe(probes, 50);
-    await sleep(400);
+    await until(() => seen.length >= 5);
     await observer.stop();
-    assert.ok(seen.length >= 4 && seen.length <= 10, `${seen.length} observations in 400 ms at 50 ms`);
     assert.deepEqual(
       seen.map((observation) => observation.seq),
       seen.map((_, index) => index + 1),
     );
+    const span = (seen[4]?.observedAt ?? 0) - (seen[0]?.observedAt ?? 0);
+    assert.ok(span >= 4 * 50 - 5, `5 rounds at 50 ms span at least 200 ms, not ${span} ms`);
     assert.equal(seen[0]?.trigger, "start");
     assert.equal(seen[0]?.harbor.ok, true, "the first observation waited for the slow probes");
     assert.ok(seen.slice(1).every((observation) => observation.trigger === "interval"));
@@ -91,10 +104,9 @@ describe("the observation loop", () => {
   test("rounds never overlap, even when the probes are slower than the interval", async () => {
     const { probes, stats } = quietStandbyProbes({ delayMs: 60 });
     const { observer, seen } = observe(probes, 10);
-    await sleep(400);
+    await until(() => seen.length >= 4);
     await observer.stop();
     assert.equal(stats.maxInFlight, 1);
-    assert.ok(seen.length >= 3, `${seen.length} rounds`);
   });
 
   test("a Docker event cuts the wait short: the next observation says which event, coalesced", async () => {
@@ -113,12 +125,11 @@ describe("the observation loop", () => {
   });
 
   test("a hanging slow probe does not hold the rounds; its last reading is carried meanwhile", async () => {
-    const { probes, stats } = quietStandbyProbes({ harborHangsMs: 400 });
+    const { probes, stats } = quietStandbyProbes({ harborHangsMs: 3_000 });
     const { observer, seen, readings } = observe(probes, 20, 20);
-    await sleep(300);
+    await until(() => stats.harborReads === 2 && seen.length >= 8);
     const during = seen.length;
     await observer.stop();
-    assert.ok(during >= 5, `${during} rounds while Harbor's health check hung`);
     assert.equal(stats.harborReads, 2, "one reading at a time: no second call while the first hangs");
     assert.ok(seen.every((observation) => observation.harbor.ok && observation.harbor.healthy));
     assert.equal(
@@ -127,5 +138,15 @@ describe("the observation loop", () => {
       "stop waits for the reading in flight",
     );
     assert.ok(readings.filter((probe) => probe === "postgres").length >= during);
+  });
+
+  test("only the round after a Docker event asks for container lists confirmed by inspect", async () => {
+    const { probes, stats } = quietStandbyProbes();
+    const { observer, seen } = observe(probes, 60_000);
+    await until(() => seen.length === 1);
+    observer.observeNow("keepalived-node02 die (exit 0)");
+    await until(() => seen.length === 2);
+    await observer.stop();
+    assert.deepEqual(stats.confirmAsked, [false, true]);
   });
 });
