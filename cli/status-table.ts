@@ -8,7 +8,7 @@ export function statusTable(snapshot: ClusterSnapshot): string {
   const lines = [
     `site ${snapshot.site}: ${OVERALL_TEXT[snapshot.overall]}   (snapshot ${new Date(snapshot.takenAt).toISOString()})`,
     `VIP ${snapshot.vip.address} on ${snapshot.vip.holders.join(", ") || "no node"} · primary ${snapshot.primaries.join(", ") || "none"}`,
-    `through the VIP: write ${!write ? "not checked" : write.ok ? `ok in ${Math.round(write.durationMs)} ms (server ${write.serverAddress ?? "?"})` : `FAILED: ${write.error}`}` +
+    `through the VIP: write ${!write ? "not checked" : write.ok ? `ok in ${Math.round(write.durationMs)} ms (on ${write.serverNode ?? "?"})` : `FAILED: ${write.error}`}` +
       ` · Harbor ${!harbor ? "not checked" : harbor.ok ? (harbor.healthy ? "healthy" : "unhealthy") : `unreachable: ${harbor.error}`}`,
     "",
     ...table([

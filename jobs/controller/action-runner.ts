@@ -159,19 +159,18 @@ export class ActionRunner {
     node: string,
     report: (ok: boolean, detail: string) => ActionReport,
   ): Promise<ActionReport> {
-    const expected = this.site.nodes.find((candidate) => candidate.name === node)?.address;
     const deadline = performance.now() + 15_000;
     let last = "no attempt";
     while (performance.now() < deadline) {
       const checks = await checkThroughVip(this.site, this.pgPassword, 1_000);
       const write = checks.postgresWrite;
-      if (write.ok && write.serverAddress === expected) {
+      if (write.ok && write.serverNode === node) {
         return report(
           true,
           `a write through the VIP ${this.site.vip.address} landed on ${node} (${Math.round(write.durationMs)} ms)`,
         );
       }
-      last = write.ok ? `the write landed on ${write.serverAddress}, not ${node}` : write.error;
+      last = write.ok ? `the write landed on ${write.serverNode}, not ${node}` : write.error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return report(false, `no write through the VIP reached ${node} within 15 s: ${last}`);

@@ -7,8 +7,8 @@ import type { HarborFacts, NodeObservation, PostgresRole, ProbeReading } from ".
  */
 
 export interface VipWriteFacts {
-  /** The address of the server that took the write, as PostgreSQL saw itself (inet_server_addr). */
-  readonly serverAddress: string | null;
+  /** The node whose PostgreSQL took the write (its cluster_name, which deploy sets to the node's name). */
+  readonly serverNode: string | null;
 }
 
 export interface ThroughVipChecks {

@@ -53,12 +53,12 @@ async function canaryWrite(
     const result = await client.query<{ server: string | null }>(
       `insert into harbor_ha.canary values ($1, now())
          on conflict (writer) do update set written_at = excluded.written_at
-         returning host(inet_server_addr()) as server`,
+         returning current_setting('cluster_name') as server`,
       [`controller-${site.site}`],
     );
     return {
       ok: true,
-      serverAddress: result.rows[0]?.server ?? null,
+      serverNode: result.rows[0]?.server || null,
       durationMs: performance.now() - started,
     };
   } catch (error) {

@@ -102,7 +102,7 @@ export function healthyPair(): Map<string, NodeObservation> {
 export function healthyThroughVip(): ThroughVipChecks {
   return {
     checkedAt: FIXTURE_NOW - 100,
-    postgresWrite: { ...ok, serverAddress: "10.77.0.11" },
+    postgresWrite: { ...ok, serverNode: "node01" },
     harbor: {
       ...ok,
       healthy: true,
