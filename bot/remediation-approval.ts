@@ -8,6 +8,7 @@ import { type Decision, describeAction } from "../jobs/controller/remediation.ts
 import type { ApprovalKind } from "./approvals/approval-kind.ts";
 import type { ApprovalRequest } from "./approvals/approval-rules.ts";
 import type { ApprovalStore } from "./approvals/approval-store.ts";
+import { reissueRequest } from "./approvals/reissue.ts";
 import type { SlackSender } from "./slack-sender.ts";
 import { approvalMessage } from "./views/approval-view.ts";
 
@@ -93,19 +94,17 @@ export class RemediationApproval implements ApprovalKind {
     plan: { planHash: string; planText: string },
   ): Promise<ApprovalRequest> {
     const decision = await this.deps.controller.decideNow();
-    const now = Date.now();
-    const fresh = await this.deps.approvals.create({
-      ...request,
-      reason: `${decision.scenario}: ${decision.reason} (planned again: the cluster changed)`,
-      planText: plan.planText,
-      planHash: plan.planHash,
-      params: { ...request.params, decision: JSON.stringify(decision) },
-      createdAt: now,
-      expiresAt: now + this.deps.site.policy.approvalExpiryMinutes * 60_000,
-    });
-    const ts = await this.deps.sender.post(request.channel, approvalMessage(fresh));
-    await this.deps.approvals.setMessage(fresh.id, ts);
-    return fresh;
+    return reissueRequest(
+      this.deps,
+      request,
+      {
+        reason: `${decision.scenario}: ${decision.reason} (planned again: the cluster changed)`,
+        planText: plan.planText,
+        planHash: plan.planHash,
+        params: { ...request.params, decision: JSON.stringify(decision) },
+      },
+      this.deps.site.policy.approvalExpiryMinutes,
+    );
   }
 
   async start(request: ApprovalRequest): Promise<void> {
@@ -119,7 +118,7 @@ export class RemediationApproval implements ApprovalKind {
   /** The controller's worker: runs the approved plan. */
   async run(requestId: string): Promise<void> {
     const request = await this.deps.approvals.get(requestId);
-    if (!request || request.status !== "approved" || !request.params.decision) return;
+    if (request?.status !== "approved" || !request.params.decision) return;
     const decision = JSON.parse(request.params.decision) as Decision;
     await this.deps.controller.execute(decision);
   }

@@ -12,6 +12,7 @@ import type { Logger } from "../../support/logger.ts";
 import type { ApprovalKind } from "../approvals/approval-kind.ts";
 import type { ApprovalRequest } from "../approvals/approval-rules.ts";
 import type { ApprovalStore } from "../approvals/approval-store.ts";
+import { reissueRequest } from "../approvals/reissue.ts";
 import type { SlackSender } from "../slack-sender.ts";
 import { approvalMessage } from "../views/approval-view.ts";
 import { section } from "../views/block-kit.ts";
@@ -117,18 +118,16 @@ export class SlackDeploy implements ApprovalKind {
     request: ApprovalRequest,
     plan: { planHash: string; planText: string },
   ): Promise<ApprovalRequest> {
-    const now = Date.now();
-    const fresh = await this.deps.approvals.create({
-      ...request,
-      reason: `${request.reason}, planned again: the cluster changed since request ${request.id}`,
-      planText: plan.planText,
-      planHash: plan.planHash,
-      createdAt: now,
-      expiresAt: now + this.deps.site.policy.approvalExpiryMinutes * 60_000,
-    });
-    const ts = await this.deps.sender.post(request.channel, approvalMessage(fresh));
-    await this.deps.approvals.setMessage(fresh.id, ts);
-    return fresh;
+    return reissueRequest(
+      this.deps,
+      request,
+      {
+        reason: `${request.reason}, planned again: the cluster changed since request ${request.id}`,
+        planText: plan.planText,
+        planHash: plan.planHash,
+      },
+      this.deps.site.policy.approvalExpiryMinutes,
+    );
   }
 
   async start(request: ApprovalRequest): Promise<void> {
@@ -143,7 +142,7 @@ export class SlackDeploy implements ApprovalKind {
   async run(requestId: string): Promise<void> {
     const { deps } = this;
     const request = await deps.approvals.get(requestId);
-    if (!request || request.status !== "approved" || !request.messageTs || !deps.secrets) {
+    if (request?.status !== "approved" || !request.messageTs || !deps.secrets) {
       deps.logger.warn(
         { event: "deploy.job.refused", requestId, status: request?.status },
         "not an approved deploy: not run",
