@@ -14,6 +14,7 @@ import type { ApprovalRequest } from "../approvals/approval-rules.ts";
 import type { ApprovalStore } from "../approvals/approval-store.ts";
 import { reissueRequest } from "../approvals/reissue.ts";
 import type { SlackSender } from "../slack-sender.ts";
+import { ThreadLines } from "../thread-lines.ts";
 import { approvalMessage } from "../views/approval-view.ts";
 import { section } from "../views/block-kit.ts";
 import { dryRunFrom, finishedText, planHash, planText, progressText, stepLine } from "./deploy-messages.ts";
@@ -150,40 +151,44 @@ export class SlackDeploy implements ApprovalKind {
       return;
     }
     const thread = { channel: request.channel, ts: request.messageTs };
-    const post = (text: string) => deps.sender.post(thread.channel, { text, thread_ts: thread.ts });
+    const lines = new ThreadLines(deps.sender, thread.channel, thread.ts);
     const acquired = await deps.lock.acquire(
       request.decidedBy ?? request.requester,
       `deploy (request ${request.id})`,
       LOCK_TTL_MS,
     );
     if (!acquired.ok) {
-      await post(
+      lines.add(
         `Not run: <@${acquired.holder?.owner ?? "?"}> is deploying (${acquired.holder?.what ?? "?"}).`,
       );
+      await lines.drain();
       return;
     }
     const renew = setInterval(
       () => void deps.lock.renew(acquired.holder.token, LOCK_TTL_MS).catch(() => {}),
       60_000,
     );
-    const sends: Array<Promise<unknown>> = [];
-    let posted = 0;
+    const edits: Array<Promise<unknown>> = [];
     let done = 0;
     let total = 0;
     const onEvent = (event: DeployEvent) => {
       if (event.type === "plan") total = event.plan.steps.length;
       if (event.type === "step.started") {
-        sends.push(this.show(request, thread.ts, progressText(done, total, event.step)));
+        edits.push(this.show(request, thread.ts, progressText(done, total, event.step)));
       }
       if (event.type === "step.finished") {
         done += 1;
-        posted += 1;
-        sends.push(post(stepLine(event, total)));
+        lines.add(stepLine(event, total));
       }
     };
+    let released = false;
+    const release = async () => {
+      clearInterval(renew);
+      if (!released) await deps.lock.release(acquired.holder.token);
+      released = true;
+    };
     try {
-      await post(`:rocket: Deploy started by <@${request.decidedBy}>'s approval.`);
-      posted += 1;
+      lines.add(`:rocket: Deploy started on <@${request.decidedBy}>'s approval.`);
       const { summary } = await runDeploy({
         site: deps.site,
         secrets: deps.secrets,
@@ -194,10 +199,14 @@ export class SlackDeploy implements ApprovalKind {
         logger: deps.logger,
         onEvent,
       });
-      await Promise.allSettled(sends);
-      const last = finishedText(summary, posted + 1);
-      await post(last);
+      // The deploy is over: the next one may start while its last words are posted.
+      await release();
+      await Promise.allSettled(edits);
+      await lines.drain();
+      const last = finishedText(summary, lines.posted + 1);
       await this.show(request, thread.ts, last);
+      lines.add(last);
+      await lines.drain();
       await deps.audit.append({
         actor: request.decidedBy ?? "?",
         action: `deploy (request ${request.id})`,
@@ -206,8 +215,10 @@ export class SlackDeploy implements ApprovalKind {
         detail: last.replace(/:[a-z_]+: /, ""),
       });
     } catch (error) {
-      await Promise.allSettled(sends);
-      await post(`:x: The deploy stopped: ${errorMessage(error)}`);
+      await release();
+      await Promise.allSettled(edits);
+      lines.add(`:x: The deploy stopped: ${errorMessage(error)}`);
+      await lines.drain();
       await deps.audit.append({
         actor: request.decidedBy ?? "?",
         action: `deploy (request ${request.id})`,
@@ -216,8 +227,7 @@ export class SlackDeploy implements ApprovalKind {
         detail: errorMessage(error),
       });
     } finally {
-      clearInterval(renew);
-      await deps.lock.release(acquired.holder.token);
+      await release();
     }
   }
 

@@ -219,7 +219,8 @@ export class Controller {
       state: "remediating",
     };
     await this.remember({ ...memory, incident });
-    await reporter.update(incident);
+    // Posting waits for Slack's pace; the plan never waits for posting.
+    this.tell(reporter.update(incident));
     const context: PlanContext = { fencingToken: token, planId: `plan-${incident.id}-${Date.now()}` };
     for (const [index, action] of decision.actions.entries()) {
       if (this.lease.current() !== token) {
@@ -234,7 +235,7 @@ export class Controller {
         { event: "controller.action", action, ok: report.ok, durationMs: Math.round(report.durationMs) },
         report.detail,
       );
-      await reporter.step(incident, report);
+      this.tell(reporter.step(incident, report));
       memory = await this.remembered();
       if (report.ok) {
         const label = milestone(report);
@@ -247,12 +248,22 @@ export class Controller {
       if (!report.ok) {
         incident = { ...incident, state: "failed" };
         await this.remember({ ...memory, incident });
-        await reporter.update(incident);
+        this.tell(reporter.update(incident));
         this.lastFailure = { scenario: decision.scenario, at: Date.now() };
         return false;
       }
     }
     return true;
+  }
+
+  /** A report to the channel that the control loop does not wait for (posts keep their order). */
+  private tell(posting: Promise<unknown>): void {
+    posting.catch((error: unknown) =>
+      this.options.logger.warn(
+        { event: "controller.report.failed", err: errorMessage(error) },
+        "could not report",
+      ),
+    );
   }
 
   /** What a successful action changes in the controller's memory. */
@@ -331,7 +342,9 @@ export class Controller {
     if (memory.incident && memory.incident.state !== "resolved") {
       if (memory.incident.scenario === decision.scenario) return memory;
       // A follow-up (the old primary back after the failover) belongs to the same incident.
-      await this.options.reporter.note(memory.incident, `next: ${decision.scenario}: ${decision.reason}`);
+      this.tell(
+        this.options.reporter.note(memory.incident, `next: ${decision.scenario}: ${decision.reason}`),
+      );
       return memory;
     }
     const incident = this.newIncident(decision, now);
