@@ -163,12 +163,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger: logger.child({ component: "deploy" }),
   });
   const nodeJobs = new NodeJobs(site);
+  const controllerRedis = createDurableRedis(site.controlPlane.redisUrl);
+  controllerRedis.on("error", () => {});
   let remediation: RemediationApproval | undefined;
   const controller = new Controller({
     site,
     store,
     jobs: nodeJobs,
-    redis: createDurableRedis(site.controlPlane.redisUrl),
+    redis: controllerRedis,
     reporter: new IncidentThreads(
       site,
       sender,
@@ -248,15 +250,26 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     port: options.port,
     metrics,
     async stop() {
-      await app.stop();
-      await controller.stop();
-      await controllerQueue.close();
-      await nodeJobs.close();
-      await new Promise<void>((resolve) =>
-        metricsServer ? metricsServer.close(() => resolve()) : resolve(),
+      const stage = async (name: string, step: () => Promise<unknown>) => {
+        const started = performance.now();
+        await step();
+        logger.debug(
+          { event: "bot.stop.stage", stage: name, ms: Math.round(performance.now() - started) },
+          name,
+        );
+      };
+      await stage("controller", () => controller.stop());
+      await stage("slack", () => app.stop());
+      await stage("controller-queue", () => controllerQueue.close());
+      await stage("node-jobs", () => nodeJobs.close());
+      await stage(
+        "metrics",
+        () =>
+          new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
       );
-      await Promise.all(queues.map(({ queue }) => queue.close()));
-      await store.close();
+      await stage("queues", () => Promise.all(queues.map(({ queue }) => queue.close())));
+      await stage("snapshot", () => store.close());
+      controllerRedis.disconnect();
       redis.disconnect();
     },
   };
