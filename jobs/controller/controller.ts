@@ -49,6 +49,7 @@ export class Controller {
   private readonly dockerEvents = new Set<string>();
   private lastFailure: { scenario: string; at: number } | undefined;
   private asked: string | undefined;
+  private lastFindings = "";
 
   constructor(private readonly options: ControllerOptions) {
     this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword);
@@ -146,6 +147,11 @@ export class Controller {
       dockerEventNodes: new Set(this.dockerEvents),
     });
     this.dockerEvents.clear();
+    const findings = snapshot.findings.map((finding) => `${finding.code}:${finding.node ?? "site"}`).join(",");
+    if (findings !== this.lastFindings) {
+      this.lastFindings = findings;
+      logger.debug({ event: "controller.findings", findings, primaries: snapshot.primaries, vip: snapshot.vip.holders }, "findings changed");
+    }
     const token = this.lease.current(now);
     if (token === undefined) return;
     let memory = this.track(await this.remembered(), snapshot);
