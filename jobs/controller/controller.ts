@@ -61,7 +61,7 @@ export class Controller {
       {
         onAcquired: (token) => {
           options.logger.info(
-            { event: "controller.lease.acquired", token },
+            { event: "controller.lease.acquired", fencingToken: token },
             `controller active (token ${token})`,
           );
           this.memory = undefined;
