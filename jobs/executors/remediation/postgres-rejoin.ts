@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import type { NodeConfig } from "../../../config/schema.ts";
 import type { PostgresFacts } from "../../../probes/observation.ts";
 import { renderPgHba, renderPostgresqlConf } from "../../deploy/postgres-config.ts";
@@ -82,6 +83,8 @@ function rejoinFacts(
 
 /** Empties the folder and copies the primary into it: only with re-clone approved. */
 async function reclone(context: AgentContext, here: PostgresHere, primary: NodeConfig): Promise<void> {
+  // A node that never had a folder gets one; pg_basebackup's container gives it to postgres.
+  await mkdir(here.folder.path, { recursive: true, mode: 0o700 });
   await here.folder.wipe();
   try {
     await basebackup(
