@@ -55,7 +55,8 @@ before(async () => {
     SLACK_BOT_TOKEN: "xoxb-t",
     SLACK_SIGNING_SECRET: "s",
     SLACK_API_URL: emulator.apiUrl,
-    HARBOR_HA_LOG_LEVEL: "info",
+    // Debug: the controller's findings as they change, for the failure message.
+    HARBOR_HA_LOG_LEVEL: "debug",
   });
   await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
   await bot.waitFor(/"event":"controller.lease.acquired"/, 30_000);
@@ -67,9 +68,10 @@ after(async () => {
   await lab.down();
 });
 
+/** Runs the statements in order on one connection; the last one's rows. */
 async function query<T extends pg.QueryResultRow>(
   host: string,
-  sql: string,
+  sql: string | string[],
   timeoutMs = 1_000,
 ): Promise<T[]> {
   const client = new pg.Client({
@@ -84,7 +86,9 @@ async function query<T extends pg.QueryResultRow>(
   client.on("error", () => {});
   try {
     await client.connect();
-    return (await client.query<T>(sql)).rows;
+    let rows: T[] = [];
+    for (const statement of Array.isArray(sql) ? sql : [sql]) rows = (await client.query<T>(statement)).rows;
+    return rows;
   } finally {
     await client.end().catch(() => {});
   }
@@ -98,7 +102,11 @@ async function writableThroughVip(limitMs: number): Promise<{ server: string; af
     try {
       const rows = await query<{ server: string }>(
         VIP,
-        "create table if not exists failover_probe (at timestamptz); insert into failover_probe values (now()); select current_setting('cluster_name') as server",
+        [
+          "create table if not exists failover_probe (at timestamptz)",
+          "insert into failover_probe values (now())",
+          "select current_setting('cluster_name') as server",
+        ],
         500,
       );
       return { server: rows.at(-1)?.server ?? "?", afterMs: performance.now() - started };
@@ -123,7 +131,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, limit
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.fail(
-    `${what} did not happen within ${limitMs} ms ${lastError}\n${bot?.output().split("\n").slice(-40).join("\n")}`,
+    `${what} did not happen within ${limitMs} ms ${lastError}\n${bot
+      ?.output()
+      .split("\n")
+      .filter((line) => /controller|error|warn/.test(line))
+      .slice(-40)
+      .join("\n")}`,
   );
 }
 
