@@ -1,7 +1,7 @@
 import { type Logger as BoltLogger, LogLevel } from "@slack/bolt";
 import type { Logger } from "../support/logger.ts";
 
-export type RefusalReason = "stale" | "signature" | "oversized";
+export type RefusalReason = "stale" | "signature" | "oversized" | "malformed";
 
 /**
  * Bolt's logger interface over our pino logger. Bolt reports a refused request (bad signature,
@@ -38,6 +38,7 @@ export function boltLogger(logger: Logger, onRefused: (reason: RefusalReason) =>
 /** Which refusal a Bolt warning reports, if it reports one. */
 export function refusalReason(message: string): RefusalReason | undefined {
   if (/request body exceeded/i.test(message)) return "oversized";
+  if (/malformed request body/i.test(message)) return "malformed";
   if (!/failed to (parse and )?verify/i.test(message)) return undefined;
   return /stale/i.test(message) ? "stale" : "signature";
 }

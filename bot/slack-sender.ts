@@ -85,9 +85,11 @@ export class SlackSender {
         return send();
       });
     this.tails.set(channel, next);
-    void next.finally(() => {
+    // The caller gets the failure; this bookkeeping must not be a second, unhandled, rejection.
+    const forget = () => {
       if (this.tails.get(channel) === next) this.tails.delete(channel);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 

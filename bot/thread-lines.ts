@@ -15,6 +15,8 @@ export class ThreadLines {
     private readonly sender: SlackSender,
     private readonly channel: string,
     private readonly threadTs: string,
+    /** A post that failed (after the sender's own retries): its lines are dropped, the rest go on. */
+    private readonly onError: (error: unknown, lines: readonly string[]) => void = () => {},
   ) {}
 
   add(line: string): void {
@@ -27,15 +29,17 @@ export class ThreadLines {
     while (this.flushing) await this.flushing;
   }
 
+  /** Never rejects: nobody may be waiting on it when a post fails. */
   private async flush(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const lines = this.pending.splice(0);
+    while (this.pending.length > 0) {
+      const lines = this.pending.splice(0);
+      try {
         await this.sender.post(this.channel, { text: lines.join("\n"), thread_ts: this.threadTs });
         this.posted += 1;
+      } catch (error) {
+        this.onError(error, lines);
       }
-    } finally {
-      this.flushing = undefined;
     }
+    this.flushing = undefined;
   }
 }

@@ -151,7 +151,12 @@ export class SlackDeploy implements ApprovalKind {
       return;
     }
     const thread = { channel: request.channel, ts: request.messageTs };
-    const lines = new ThreadLines(deps.sender, thread.channel, thread.ts);
+    const lines = new ThreadLines(deps.sender, thread.channel, thread.ts, (error) =>
+      deps.logger.warn(
+        { event: "deploy.post.failed", err: errorMessage(error) },
+        "a progress line was not posted",
+      ),
+    );
     const acquired = await deps.lock.acquire(
       request.decidedBy ?? request.requester,
       `deploy (request ${request.id})`,

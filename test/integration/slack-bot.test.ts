@@ -138,6 +138,18 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     assert.equal(response.status, 413);
   });
 
+  test("a signed but malformed body gets 400, logged as refused, and runs nothing", async () => {
+    const body = "payload=%7Bnot-json";
+    const response = await fetch(botUrl, {
+      method: "POST",
+      headers: signedHeaders(signingSecret, body, "application/x-www-form-urlencoded", Date.now()),
+      body,
+    });
+    assert.equal(response.status, 400);
+    await bot.waitFor(/"event":"slack.request.refused","reason":"malformed"/);
+    assert.equal(await metric('harbor_ha_slack_requests_refused_total{reason="malformed"}'), 1);
+  });
+
   test("/harbor help answers at once; /harbor history lists who ran what, newest first", async () => {
     const help = await emulator.command({ channel: "C0HIST", user: "U0ALICE", text: "/harbor help" });
     assert.match(help.shown?.text ?? "", /\/harbor status/);
