@@ -173,6 +173,7 @@ async function resolvedThread(scenario: RegExp, milestones: RegExp[]): Promise<s
     (m) => scenario.test(JSON.stringify(m.blocks)) && /Resolved/.test(m.text),
     120_000,
   );
+  await emulator.waitForMessage(channel, (m) => m.thread_ts === top.ts && /Timeline/.test(m.text), 30_000);
   const thread = emulator
     .messages(channel)
     .filter((m) => m.thread_ts === top.ts)
