@@ -20,6 +20,7 @@ import { BotMetrics } from "./bot-metrics.ts";
 import { registerHarborCommand } from "./commands/harbor-command.ts";
 import { openControllerQueue } from "./controller-queue.ts";
 import { DEPLOY_JOB, SlackDeploy } from "./deploy/slack-deploy.ts";
+import { MANUAL_JOB, type ManualVerb, runManualOperation } from "./manual-operations.ts";
 import { REMEDIATION_JOB, RemediationApproval } from "./remediation-approval.ts";
 import { RequestDedupe } from "./request-dedupe.ts";
 import { SlackSender } from "./slack-sender.ts";
@@ -217,6 +218,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   await controllerQueue.startWorker({
     [DEPLOY_JOB]: (data) => deploy.run(data.requestId ?? ""),
     [REMEDIATION_JOB]: (data) => remediation.run(data.requestId ?? ""),
+    [MANUAL_JOB]: (data) =>
+      runManualOperation(
+        {
+          verb: data.verb as ManualVerb,
+          ...(data.node ? { node: data.node } : {}),
+          reclone: data.reclone === "true",
+          dryRun: data.dryRun === "true",
+          actor: data.actor ?? "cli",
+        },
+        { site, store, controller },
+      ),
   });
   if (options.controller !== false) controller.start();
   app.error(async (error) => {

@@ -7,7 +7,7 @@ import { createDurableRedis } from "../support/redis.ts";
 /** The controller's own queue: approved work (a deploy) runs here, one job at a time. */
 export const CONTROLLER_QUEUE = "controller";
 
-export type ControllerHandlers = Readonly<Record<string, (data: Record<string, string>) => Promise<void>>>;
+export type ControllerHandlers = Readonly<Record<string, (data: Record<string, string>) => Promise<unknown>>>;
 
 export interface ControllerQueue {
   readonly queue: Queue;
@@ -41,8 +41,9 @@ export async function openControllerQueue(site: SiteConfig, logger: Logger): Pro
             { event: "controller.job.started", job: job.name, jobId: job.id },
             `${job.name} started`,
           );
-          await handler(job.data as Record<string, string>);
+          const result = await handler(job.data as Record<string, string>);
           logger.info({ event: "controller.job.done", job: job.name, jobId: job.id }, `${job.name} done`);
+          return result;
         },
         { connection: workerConnection, prefix, concurrency: 1, lockDuration: 30_000, maxStalledCount: 1 },
       );

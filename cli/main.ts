@@ -8,6 +8,7 @@ import { registerEmulatorCommand } from "./commands/emulator.ts";
 import { registerHistoryCommand } from "./commands/history.ts";
 import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
+import { registerOperationCommands } from "./commands/operations.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { EXIT, printError } from "./output.ts";
 import { MissingConfigError } from "./site-option.ts";
@@ -27,6 +28,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerStatusCommand(program, setExit);
   registerBotCommand(program);
   registerHistoryCommand(program, setExit);
+  registerOperationCommands(program, setExit);
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);
   registerDemoCommand(program, setExit);

@@ -8,6 +8,7 @@ import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { BotMetrics } from "../bot-metrics.ts";
 import type { SlackDeploy } from "../deploy/slack-deploy.ts";
+import { runManualOperation } from "../manual-operations.ts";
 import type { RequestDedupe } from "../request-dedupe.ts";
 import type { SlackSender } from "../slack-sender.ts";
 import { helpText } from "../views/help-text.ts";
@@ -28,10 +29,7 @@ export interface CommandDeps {
   readonly logger: Logger;
 }
 
-type Work = Extract<
-  ParsedCommand,
-  { ok: true; verb: "status" | "history" | "deploy" | "lock" | "pause" | "resume" }
->;
+type Work = Exclude<Extract<ParsedCommand, { ok: true }>, { verb: "help" }>;
 
 /**
  * `/harbor ...`. The ack always comes first (Slack gives 3 s): a bad command or `help` is
@@ -115,6 +113,24 @@ async function run(
     case "deploy": {
       const refusal = await deps.deploy.request(command, parsed);
       if (refusal) await respond({ response_type: "ephemeral", text: refusal });
+      return;
+    }
+    case "switchover":
+    case "failover":
+    case "rejoin": {
+      const outcome = await runManualOperation(
+        {
+          verb: parsed.verb,
+          ...(parsed.node ? { node: parsed.node } : {}),
+          reclone: parsed.reclone,
+          dryRun: parsed.dryRun,
+          actor: command.user_id,
+        },
+        deps,
+      );
+      await deps.sender.post(command.channel_id, {
+        text: `${outcome.ok ? "" : ":x: "}\`/harbor ${command.text.trim()}\` by <@${command.user_id}>: ${outcome.text}`,
+      });
       return;
     }
     case "pause":

@@ -17,6 +17,19 @@ export const VERBS = {
     summary: "post the deploy plan; an approver's Approve runs it, with progress in the thread",
   },
   lock: { usage: "/harbor lock", summary: "who is deploying, and since when" },
+  switchover: {
+    usage: "/harbor switchover [node] [--dry-run]",
+    summary:
+      "planned: the standby catches up with every write, then becomes the primary; the old primary rejoins",
+  },
+  failover: {
+    usage: "/harbor failover [node] [--dry-run]",
+    summary: "forced promotion of the standby; always asks for approval and says what it may lose",
+  },
+  rejoin: {
+    usage: "/harbor rejoin <node> [--reclone] [--dry-run]",
+    summary: "an old primary back as a standby (pg_rewind); --reclone may re-copy it, after approval",
+  },
   pause: {
     usage: "/harbor pause",
     summary: "automation off: problems are still alerted, plans are asked, not run",
@@ -33,6 +46,13 @@ export type ParsedCommand =
   | { readonly ok: true; readonly verb: "deploy"; readonly dryRun: boolean; readonly harborVersion?: string }
   | { readonly ok: true; readonly verb: "lock" }
   | { readonly ok: true; readonly verb: "pause" }
+  | {
+      readonly ok: true;
+      readonly verb: "switchover" | "failover" | "rejoin";
+      readonly node?: string;
+      readonly reclone: boolean;
+      readonly dryRun: boolean;
+    }
   | { readonly ok: true; readonly verb: "resume" }
   | { readonly ok: false; readonly reply: string };
 
@@ -85,6 +105,10 @@ export function parseCommand(text: string): ParsedCommand {
       return args.length === 0 ? { ok: true, verb } : refuse(`\`${verb}\` takes no arguments.`, verb);
     case "deploy":
       return parseDeploy(args);
+    case "switchover":
+    case "failover":
+    case "rejoin":
+      return parseOperation(verb, args);
     case "history": {
       const [count, ...extra] = args;
       if (count === undefined) return { ok: true, verb, count: HISTORY_DEFAULT };
@@ -123,4 +147,18 @@ function parseDeploy(args: readonly string[]): ParsedCommand {
   return harborVersion === undefined
     ? { ok: true, verb: "deploy", dryRun }
     : { ok: true, verb: "deploy", dryRun, harborVersion };
+}
+
+function parseOperation(verb: "switchover" | "failover" | "rejoin", args: readonly string[]): ParsedCommand {
+  let dryRun = false;
+  let reclone = false;
+  let node: string | undefined;
+  for (const arg of args) {
+    if (arg === "--dry-run" && !dryRun) dryRun = true;
+    else if (arg === "--reclone" && verb === "rejoin" && !reclone) reclone = true;
+    else if (/^[a-z][a-z0-9-]{0,30}$/.test(arg) && node === undefined) node = arg;
+    else return refuse(`\`${verb}\` does not take ${quote(arg)}.`, verb);
+  }
+  if (verb === "rejoin" && node === undefined) return refuse("`rejoin` needs the node to rejoin.", verb);
+  return node === undefined ? { ok: true, verb, reclone, dryRun } : { ok: true, verb, node, reclone, dryRun };
 }

@@ -24,6 +24,8 @@ export interface PlanContext {
   readonly planId: string;
   /** The fenced primary's last LSN, once the fence learnt it: promote reports the loss against it. */
   oldPrimaryLastLsn?: string | null;
+  /** The primary's LSN once its writes were blocked (a switchover): the standby must replay it. */
+  blockedLsn?: string;
 }
 
 type RemediationResult = ActionResult<object>;
@@ -102,7 +104,10 @@ export class ActionRunner {
           const result = await this.send(
             action.node,
             "postgres.rejoin",
-            { primary: { node: primary.name, address: primary.address } },
+            {
+              primary: { node: primary.name, address: primary.address },
+              ...(action.allowReclone ? { allowReclone: true } : {}),
+            },
             context,
             String(index),
           );
@@ -116,6 +121,22 @@ export class ActionRunner {
           const stopped = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`);
           const started2 = await this.send(action.node, "keepalived.start", {}, context, `${index}b`);
           return report(stopped.ok && started2.ok, `${stopped.detail}; ${started2.detail}`);
+        }
+        case "block-writes": {
+          const result = await this.send(action.node, "postgres.block-writes", {}, context, String(index));
+          if (result.ok) context.blockedLsn = result.currentLsn;
+          return report(result.ok, result.detail);
+        }
+        case "wait-replay": {
+          if (!context.blockedLsn) return report(false, "no LSN to wait for: block-writes did not run first");
+          const result = await this.send(
+            action.node,
+            "postgres.wait-replay",
+            { lsn: context.blockedLsn },
+            context,
+            String(index),
+          );
+          return report(result.ok, result.detail);
         }
         case "restart-harbor": {
           const result = await this.send(

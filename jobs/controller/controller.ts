@@ -95,6 +95,12 @@ export class Controller {
     await this.remember({ ...memory, paused });
   }
 
+  /** Where the primary last was and its last LSN, for a forced failover's plan. */
+  async lastPrimary(): Promise<{ node: string | null; lsn: string | null }> {
+    const memory = await this.remembered();
+    return { node: memory.lastPrimary, lsn: memory.lastPrimaryLsn };
+  }
+
   async paused(): Promise<boolean> {
     return (await this.remembered()).paused;
   }
@@ -147,10 +153,15 @@ export class Controller {
       dockerEventNodes: new Set(this.dockerEvents),
     });
     this.dockerEvents.clear();
-    const findings = snapshot.findings.map((finding) => `${finding.code}:${finding.node ?? "site"}`).join(",");
+    const findings = snapshot.findings
+      .map((finding) => `${finding.code}:${finding.node ?? "site"}`)
+      .join(",");
     if (findings !== this.lastFindings) {
       this.lastFindings = findings;
-      logger.debug({ event: "controller.findings", findings, primaries: snapshot.primaries, vip: snapshot.vip.holders }, "findings changed");
+      logger.debug(
+        { event: "controller.findings", findings, primaries: snapshot.primaries, vip: snapshot.vip.holders },
+        "findings changed",
+      );
     }
     const token = this.lease.current(now);
     if (token === undefined) return;
@@ -196,6 +207,43 @@ export class Controller {
       return;
     }
     await this.execute(decision, token);
+  }
+
+  /**
+   * An operator's plan (switchover, failover, rejoin): it joins the open incident or opens one,
+   * then runs now, or is asked when it needs approval. It waits for any evaluation in progress:
+   * one plan at a time.
+   */
+  async runManual(decision: Decision, actor: string): Promise<"ran" | "failed" | "asked"> {
+    if (this.lease.current() === undefined)
+      throw new Error("this bot is not the active controller: it may not act");
+    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+    this.busy = true;
+    try {
+      const now = Date.now();
+      let memory = await this.remembered();
+      if (memory.incident && memory.incident.state !== "resolved") {
+        this.tell(this.options.reporter.note(memory.incident, `<@${actor}> asked: ${decision.reason}`));
+      } else {
+        const incident = {
+          ...this.newIncident(decision, now),
+          reason: `${decision.reason} (asked by ${actor})`,
+        };
+        memory = { ...memory, incident: { ...incident, thread: await this.options.reporter.open(incident) } };
+        await this.remember(memory);
+      }
+      if (decision.needsApproval) {
+        await this.options.reporter.askApproval(memory.incident as Incident, decision);
+        return "asked";
+      }
+      return (await this.execute(decision)) ? "ran" : "failed";
+    } finally {
+      this.busy = false;
+      if (this.pending) {
+        this.pending = false;
+        this.schedule();
+      }
+    }
   }
 
   /** What decide() says now, without acting: an approval's re-plan compares it with the asked plan. */

@@ -13,11 +13,20 @@ export type RemediationAction =
   | { readonly kind: "verify-write"; readonly node: string }
   | { readonly kind: "restart-postgres"; readonly node: string }
   /** pg_rewind the node's old primary from the current one and start it as a standby. */
-  | { readonly kind: "rejoin"; readonly node: string; readonly primary: string }
+  | {
+      readonly kind: "rejoin";
+      readonly node: string;
+      readonly primary: string;
+      readonly allowReclone?: boolean;
+    }
   | { readonly kind: "start-keepalived"; readonly node: string }
   /** Stop and start keepalived: a fresh start removes a VIP a crashed keepalived left behind. */
   | { readonly kind: "restart-keepalived"; readonly node: string }
-  | { readonly kind: "restart-harbor"; readonly node: string; readonly components: readonly string[] };
+  | { readonly kind: "restart-harbor"; readonly node: string; readonly components: readonly string[] }
+  /** A planned switchover: the primary refuses new writes; its current LSN is what the standby must reach. */
+  | { readonly kind: "block-writes"; readonly node: string }
+  /** The standby replays up to the LSN block-writes returned: then no write can be lost. */
+  | { readonly kind: "wait-replay"; readonly node: string };
 
 export type ActionKind = RemediationAction["kind"];
 
@@ -32,6 +41,9 @@ export type Scenario =
   | "VIP on two nodes"
   | "VIP not on the primary"
   | "two writable primaries"
+  | "switchover"
+  | "manual failover"
+  | "rejoin"
   | "healthy";
 
 export interface Decision {
@@ -58,11 +70,15 @@ export function describeAction(action: RemediationAction): string {
     case "restart-postgres":
       return `restart PostgreSQL on ${action.node}`;
     case "rejoin":
-      return `rejoin ${action.node} as a standby of ${action.primary} (pg_rewind)`;
+      return `rejoin ${action.node} as a standby of ${action.primary} (${action.allowReclone ? "pg_rewind, else re-clone with pg_basebackup" : "pg_rewind"})`;
     case "start-keepalived":
       return `start keepalived on ${action.node}`;
     case "restart-keepalived":
       return `restart keepalived on ${action.node}`;
+    case "block-writes":
+      return `block new writes on ${action.node} and note its last LSN`;
+    case "wait-replay":
+      return `wait until ${action.node} has replayed that LSN`;
     case "restart-harbor":
       return `restart Harbor on ${action.node}${action.components.length > 0 ? ` (${action.components.join(", ")})` : ""}`;
     default: {

@@ -239,3 +239,21 @@ test("the standby's container dies: it is started again and streams", async () =
   await settled("node01");
   await resolvedThread(/standby PostgreSQL down/, [/restart PostgreSQL on node02/]);
 });
+
+test("a switchover asked from a terminal: the controller runs it, node02 becomes the primary, no acknowledged write is lost", async (t) => {
+  await settled("node01");
+  await query(VIP, ["create table if not exists switch_probe (id int)", "truncate switch_probe"]);
+  for (let id = 1; id <= 50; id++) await query(VIP, `insert into switch_probe values (${id})`);
+  const dry = await runCli(["--config", paths.config, "switchover", "--dry-run"], env, 120_000);
+  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, /dry run, nothing done: switchover from node01 to node02/);
+  const started = performance.now();
+  const done = await runCli(["--config", paths.config, "switchover"], env, 300_000);
+  t.diagnostic(
+    `switchover took ${((performance.now() - started) / 1000).toFixed(1)} s: ${done.stdout.split("\n")[0]}`,
+  );
+  assert.equal(done.code, 0, done.stdout + done.stderr);
+  await settled("node02");
+  const [count] = await query<{ n: string }>(ADDRESS.node02, "select count(*) as n from switch_probe");
+  assert.equal(Number(count?.n), 50, "every acknowledged write is on the new primary");
+});
