@@ -195,7 +195,9 @@ function twoPrimaries(input: DecideInput): Match | undefined {
 
 function primaryDown(input: DecideInput): Match | undefined {
   const { snapshot, memory } = input;
-  const old = memory.lastPrimary;
+  // A controller that never saw the primary (it started as the primary died) goes by the runbook's
+  // picture: PostgreSQL down on the node that holds the VIP.
+  const old = memory.lastPrimary ?? vipNodeWithPostgresDown(input);
   if (snapshot.primaries.length > 0 || !old || memory.fenced.has(old)) return undefined;
   const oldView = view(input, old);
   if (!oldView || !isDown(oldView)) return undefined;
@@ -204,6 +206,13 @@ function primaryDown(input: DecideInput): Match | undefined {
     ? `the primary's node ${old} is silent (no observation for ${Math.round((oldView.ageMs ?? 0) / 1000)} s)`
     : `the primary on ${old} is down (${roleOf(oldView)})`;
   return failoverTo(input, old, why);
+}
+
+function vipNodeWithPostgresDown(input: DecideInput): string | null {
+  const [holder] = input.snapshot.vip.holders;
+  if (input.snapshot.vip.holders.length !== 1 || !holder) return null;
+  const holderView = view(input, holder);
+  return holderView && !holderView.stale && DOWN_ROLES.has(roleOf(holderView)) ? holder : null;
 }
 
 function keepalivedDownOnHolder(input: DecideInput): Match | undefined {

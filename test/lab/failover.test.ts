@@ -60,6 +60,11 @@ before(async () => {
   });
   await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
   await bot.waitFor(/"event":"controller.lease.acquired"/, 30_000);
+  // Faults begin once the bot's snapshot has seen the healthy site (its metrics say so).
+  await until("the bot sees node01 as the primary", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${botPort}/metrics`)).text();
+    return /harbor_ha_postgres_role\{node="node01",role="primary"\} 1/.test(text) ? true : undefined;
+  });
 });
 
 after(async () => {
@@ -115,7 +120,19 @@ async function writableThroughVip(limitMs: number): Promise<{ server: string; af
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  assert.fail(`no write through the VIP within ${limitMs} ms: ${last}`);
+  assert.fail(`no write through the VIP within ${limitMs} ms: ${last}\n${controllerLog()}`);
+}
+
+/** The bot's controller lines, for a failure message. */
+function controllerLog(): string {
+  return (
+    bot
+      ?.output()
+      .split("\n")
+      .filter((line) => /controller|error|warn/.test(line))
+      .slice(-40)
+      .join("\n") ?? ""
+  );
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 90_000): Promise<T> {
@@ -130,14 +147,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, limit
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  assert.fail(
-    `${what} did not happen within ${limitMs} ms ${lastError}\n${bot
-      ?.output()
-      .split("\n")
-      .filter((line) => /controller|error|warn/.test(line))
-      .slice(-40)
-      .join("\n")}`,
-  );
+  assert.fail(`${what} did not happen within ${limitMs} ms ${lastError}\n${controllerLog()}`);
 }
 
 /** The site is whole again: one VIP holder, it runs the primary, the other node streams from it. */

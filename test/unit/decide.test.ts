@@ -86,6 +86,17 @@ describe("decide: the runbook's rules", () => {
     );
   });
 
+  test("S1/S3 for a controller that never saw the primary: PostgreSQL down on the VIP's node is the old primary", () => {
+    const decision = decideFor(primaryStopped(), { lastPrimary: null, lastPrimaryLsn: null });
+    assert.equal(decision.scenario, "S1/S3: primary down on the VIP node");
+    assert.deepEqual(kinds(decision), [
+      "fence node01",
+      "set-roles node02",
+      "promote node02",
+      "verify-write node02",
+    ]);
+  });
+
   test("S1/S3 waits for the confirmations: one failed probe is not a failover", () => {
     const decision = decideFor(primaryStopped(), { confirmations: unconfirmed() });
     assert.notEqual(decision.scenario, "S1/S3: primary down on the VIP node");
