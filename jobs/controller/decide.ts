@@ -93,12 +93,17 @@ export function findingKey(code: FindingCode, node?: string): string {
 }
 
 /** The finding is in this snapshot and has held for policy.confirmations probe intervals. */
-function confirmed(input: DecideInput, code: FindingCode, node?: string): boolean {
+function confirmed(input: DecideInput, code: FindingCode, node?: string, patience = 1): boolean {
   const present = input.snapshot.findings.some((finding) => finding.code === code && finding.node === node);
-  return (
-    present && (input.memory.confirmations.get(findingKey(code, node)) ?? 0) >= input.policy.confirmations
-  );
+  const needed = input.policy.confirmations * patience;
+  return present && (input.memory.confirmations.get(findingKey(code, node)) ?? 0) >= needed;
 }
+
+/**
+ * Harbor is restarted only after it stayed unhealthy several times longer than a database fault
+ * takes to confirm: it recovers by itself after a failover, and a restart holds the controller.
+ */
+export const HARBOR_PATIENCE = 6;
 
 function view(input: DecideInput, node: string): NodeView | undefined {
   return input.snapshot.nodes.find((candidate) => candidate.node === node);
@@ -324,7 +329,9 @@ function harborUnhealthy(input: DecideInput): Match | undefined {
   // on its own after. Only a sick Harbor on a sound site is Harbor's own problem.
   const { primaries, vip } = input.snapshot;
   if (primaries.length !== 1 || vip.holders.length !== 1 || vip.holders[0] !== primaries[0]) return undefined;
-  const sick = input.snapshot.nodes.find((n) => !n.stale && confirmed(input, "harbor-unhealthy", n.node));
+  const sick = input.snapshot.nodes.find(
+    (n) => !n.stale && confirmed(input, "harbor-unhealthy", n.node, HARBOR_PATIENCE),
+  );
   if (!sick) return undefined;
   const harbor = readingOf(sick.observation?.harbor);
   const components = harbor ? harbor.components.filter((c) => c.status !== "healthy").map((c) => c.name) : [];

@@ -273,6 +273,26 @@ describe("decide: the runbook's rules", () => {
   });
 });
 
+test("Harbor waits longer than a database fault before a restart: it recovers by itself after a failover", () => {
+  const observations = healthyPair();
+  const node02 = healthyObservation("node02", { primary: false });
+  observations.set("node02", {
+    ...node02,
+    harbor: {
+      ok: true,
+      durationMs: 1,
+      healthy: false,
+      components: [{ name: "database", status: "unhealthy" }],
+    },
+  });
+  const counted = (count: number) => new Map([["harbor-unhealthy:node02", count]]);
+  assert.equal(decideFor(observations, { confirmations: counted(policy.confirmations) }).scenario, "healthy");
+  assert.equal(
+    decideFor(observations, { confirmations: counted(policy.confirmations * 6) }).scenario,
+    "Harbor unhealthy",
+  );
+});
+
 describe("decide: the guardrails", () => {
   test("paused: the plan is made and asked, never run", () => {
     const decision = decideFor(primaryStopped(), { paused: true });
