@@ -1,9 +1,10 @@
 import type { SiteConfig } from "../../config/schema.ts";
-import { errorMessage } from "../../support/errors.ts";
+import { errorMessage, isHarborHaError } from "../../support/errors.ts";
 import type { JobName, JobRequest, JobResult } from "../job-types.ts";
 import type { NodeJobs } from "../node-jobs.ts";
 import type { ActionResult } from "../remediation/contract.ts";
 import { describeAction, type RemediationAction } from "./remediation.ts";
+import { fenceOverSsh } from "./ssh-fence.ts";
 import { checkThroughVip } from "./through-vip-checks.ts";
 
 /** What one action of a plan did. */
@@ -26,6 +27,8 @@ export interface PlanContext {
   oldPrimaryLastLsn?: string | null;
   /** The primary's LSN once its writes were blocked (a switchover): the standby must replay it. */
   blockedLsn?: string;
+  /** Nodes whose agent is silent: they are fenced over SSH, without waiting for their agent. */
+  readonly silentNodes?: ReadonlySet<string>;
 }
 
 type RemediationResult = ActionResult<object>;
@@ -54,7 +57,15 @@ export class ActionRunner {
     try {
       switch (action.kind) {
         case "fence": {
-          const keepalived = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`);
+          if (context.silentNodes?.has(action.node)) return report(...(await this.fenceBySsh(action.node)));
+          let keepalived: Awaited<ReturnType<typeof this.send<"keepalived.stop">>>;
+          try {
+            // keepalived's graceful exit takes about a second; an agent that says nothing in 6 s is gone.
+            keepalived = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`, 6_000);
+          } catch (error) {
+            if (!isHarborHaError(error) || error.code !== "JOB_TIMEOUT") throw error;
+            return report(...(await this.fenceBySsh(action.node)));
+          }
           const postgres = await this.send(action.node, "postgres.fence", {}, context, `${index}b`);
           const lastLsn = postgres.ok ? postgres.lastLsn : null;
           context.oldPrimaryLastLsn = lastLsn;
@@ -173,6 +184,13 @@ export class ActionRunner {
       { jobId: `${context.planId}-${step}-${name}-${node}`, ...(waitMs ? { waitMs } : {}) },
     );
     return outcome.result as JobResult<N> & RemediationResult;
+  }
+
+  private async fenceBySsh(name: string): Promise<[boolean, string]> {
+    const node = this.site.nodes.find((candidate) => candidate.name === name);
+    if (!node) return [false, `no node named ${name}`];
+    const result = await fenceOverSsh(node);
+    return [result.ok, result.detail];
   }
 
   /** A write through the VIP that lands on the expected node; the VIP may take a moment to move. */

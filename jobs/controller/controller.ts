@@ -275,7 +275,17 @@ export class Controller {
     await this.remember({ ...memory, incident });
     // Posting waits for Slack's pace; the plan never waits for posting.
     this.tell(reporter.update(incident));
-    const context: PlanContext = { fencingToken: token, planId: `plan-${incident.id}-${Date.now()}` };
+    const silentNodes = new Set(
+      this.options.store
+        .current()
+        .nodes.filter((view) => view.stale)
+        .map((view) => view.node),
+    );
+    const context: PlanContext = {
+      fencingToken: token,
+      planId: `plan-${incident.id}-${Date.now()}`,
+      silentNodes,
+    };
     for (const [index, action] of decision.actions.entries()) {
       if (this.lease.current() !== token) {
         await reporter.note(
