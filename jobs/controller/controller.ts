@@ -309,6 +309,15 @@ export class Controller {
         memory = this.afterAction(memory, decision, action, report.lastLsn);
       }
       await this.remember({ ...memory, incident });
+      if (!report.ok && action.kind === "fence" && decision.forced) {
+        this.tell(
+          reporter.note(
+            incident,
+            `:warning: ${action.node} could not be fenced; going on as the approved forced failover says`,
+          ),
+        );
+        continue;
+      }
       if (!report.ok) {
         incident = { ...incident, state: "failed" };
         await this.remember({ ...memory, incident });

@@ -110,8 +110,9 @@ export function failoverPlan(
         { kind: "verify-write", node: standby.node },
       ],
       needsApproval: true,
+      forced: true,
       nodes: [from, standby.node],
-      reason: `forced failover from ${from} to ${standby.node}: ${standby.node} is ${lagText} behind${lag !== null && lag > policy.maxLagBytes ? ` (over policy.maxLagBytes ${policy.maxLagBytes})` : ""}; writes it has not received are lost`,
+      reason: `forced failover from ${from} to ${standby.node}: ${standby.node} is ${lagText} behind${lag !== null && lag > policy.maxLagBytes ? ` (over policy.maxLagBytes ${policy.maxLagBytes})` : ""}; writes it has not received are lost; if ${from} cannot be fenced (unreachable), the failover goes on`,
     },
   };
 }

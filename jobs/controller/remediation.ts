@@ -55,6 +55,11 @@ export interface Decision {
   readonly needsApproval: boolean;
   /** The nodes whose findings this decision answers, for the incident it belongs to. */
   readonly nodes: readonly string[];
+  /**
+   * A person approved going on even if the old primary cannot be fenced (it is unreachable both
+   * ways): the failed fence is reported and the plan goes on. Only a forced failover sets it.
+   */
+  readonly forced?: boolean;
 }
 
 export function describeAction(action: RemediationAction): string {
