@@ -45,6 +45,7 @@ export class Controller {
   private busy = false;
   private pending = false;
   private timer: NodeJS.Timeout | undefined;
+  private checker: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly dockerEvents = new Set<string>();
   private lastFailure: { scenario: string; at: number } | undefined;
@@ -76,10 +77,19 @@ export class Controller {
     this.lease.start();
     this.unsubscribe = this.options.store.onObservation((observation) => this.observed(observation));
     this.timer = setInterval(() => this.schedule(), this.options.site.policy.probeIntervalMs);
+    // The controller's own view as a client (a write and Harbor's health through the VIP), kept
+    // fresh: decide() trusts a silent agent's primary only while writes still reach it.
+    this.checker = setInterval(
+      () => {
+        if (this.lease.current() !== undefined) void this.options.store.refresh().catch(() => {});
+      },
+      Math.max(2 * this.options.site.policy.probeIntervalMs, 1_000),
+    );
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.checker);
     this.unsubscribe?.();
     while (this.busy) await new Promise((resolve) => setTimeout(resolve, 50));
     await this.lease.stop();

@@ -207,10 +207,23 @@ function primaryDown(input: DecideInput): Match | undefined {
   const oldView = view(input, old);
   if (!oldView || !isDown(oldView)) return undefined;
   if (!confirmed(input, oldView.stale ? "node-silent" : "postgres-down", old)) return undefined;
+  if (oldView.stale && writesReach(input, old)) {
+    // Only the agent is gone: the controller's own write through the VIP still lands on the
+    // primary. Failing over a healthy database would be the outage.
+    return undefined;
+  }
   const why = oldView.stale
     ? `the primary's node ${old} is silent (no observation for ${Math.round((oldView.ageMs ?? 0) / 1000)} s)`
     : `the primary on ${old} is down (${roleOf(oldView)})`;
   return failoverTo(input, old, why);
+}
+
+/** The controller's latest write through the VIP (at most 3 probe intervals old) landed on `node`. */
+function writesReach(input: DecideInput, node: string): boolean {
+  const checks = input.snapshot.throughVip;
+  if (!checks || input.now - checks.checkedAt > Math.max(3 * input.policy.probeIntervalMs, 3_000))
+    return false;
+  return checks.postgresWrite.ok && checks.postgresWrite.serverNode === node;
 }
 
 function vipNodeWithPostgresDown(input: DecideInput): string | null {

@@ -112,6 +112,15 @@ describe("decide: the runbook's rules", () => {
     assert.equal(kinds(decision)[0], "fence node01");
   });
 
+  test("a silent agent on a primary that still takes writes through the VIP is not failed over", () => {
+    const observations = healthyPair();
+    observations.set("node01", healthyObservation("node01", { primary: true, ageMs: 20_000 }));
+    const snapshot = buildSnapshot(snapshotInput(observations));
+    assert.equal(snapshot.throughVip?.postgresWrite.ok, true);
+    const decision = decide({ snapshot, policy, memory: memory(), now: FIXTURE_NOW });
+    assert.notEqual(decision.scenario, "S1/S3: primary down on the VIP node");
+  });
+
   test("a standby further behind than policy.maxLagBytes is not promoted without a person", () => {
     const decision = decideFor(primaryStopped(), { lastPrimaryLsn: "1/00000000" });
     assert.equal(decision.needsApproval, true);
