@@ -17,6 +17,8 @@ export interface ActionReport {
   /** The fenced node's last WAL position (fence), or the promotion's loss (promote). */
   readonly lastLsn?: string | null;
   readonly lossBytes?: number | null;
+  /** Why an agent's action failed (its result's reason: "rewind-failed", ...). */
+  readonly reason?: string;
 }
 
 export interface PlanContext {
@@ -122,7 +124,7 @@ export class ActionRunner {
             context,
             String(index),
           );
-          return report(result.ok, result.detail);
+          return report(result.ok, result.detail, result.ok ? {} : { reason: result.reason });
         }
         case "start-keepalived": {
           const result = await this.send(action.node, "keepalived.start", {}, context, String(index));

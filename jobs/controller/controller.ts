@@ -328,6 +328,30 @@ export class Controller {
         );
         continue;
       }
+      if (
+        !report.ok &&
+        action.kind === "rejoin" &&
+        report.reason === "rewind-failed" &&
+        !action.allowReclone
+      ) {
+        // DESIGN §4, S2: re-cloning discards what only that node holds, so a person decides.
+        const reclone: Decision = {
+          scenario: "rejoin",
+          actions: [
+            { ...action, allowReclone: true },
+            { kind: "start-keepalived", node: action.node },
+          ],
+          needsApproval: true,
+          nodes: [action.node],
+          reason: `pg_rewind could not rejoin ${action.node} to ${action.primary}: re-clone it with pg_basebackup (its own divergent data is discarded)?`,
+        };
+        incident = { ...incident, state: "needs-approval" };
+        await this.remember({ ...memory, incident });
+        this.tell(reporter.update(incident));
+        await reporter.askApproval(incident, reclone);
+        this.lastFailure = { scenario: decision.scenario, at: Date.now() };
+        return false;
+      }
       if (!report.ok) {
         incident = { ...incident, state: "failed" };
         await this.remember({ ...memory, incident });
