@@ -4,6 +4,7 @@ import type { SiteConfig } from "../config/schema.ts";
 import type { AuditLog } from "../jobs/audit-log.ts";
 import type { Controller } from "../jobs/controller/controller.ts";
 import type { Incident } from "../jobs/controller/incident.ts";
+import { failoverPlan, rejoinPlan } from "../jobs/controller/manual-plans.ts";
 import { type Decision, describeAction } from "../jobs/controller/remediation.ts";
 import type { ApprovalKind } from "./approvals/approval-kind.ts";
 import type { ApprovalRequest } from "./approvals/approval-rules.ts";
@@ -84,16 +85,45 @@ export class RemediationApproval implements ApprovalKind {
     return undefined;
   }
 
-  async replan(): Promise<{ planHash: string; planText: string }> {
-    const decision = await this.deps.controller.decideNow();
+  async replan(request: ApprovalRequest): Promise<{ planHash: string; planText: string }> {
+    const decision = await this.planAgain(request);
     return { planHash: decisionHash(decision), planText: planLines(decision) };
+  }
+
+  /**
+   * The same question asked of the cluster as it is now: an operator's failover or a re-clone is
+   * planned again by its own planner, anything else by decide().
+   */
+  private async planAgain(request: ApprovalRequest): Promise<Decision> {
+    const asked = request.params.decision ? (JSON.parse(request.params.decision) as Decision) : undefined;
+    const snapshot = this.deps.controller.snapshotNow();
+    if (asked?.scenario === "manual failover") {
+      const last = await this.deps.controller.lastPrimary();
+      const target = asked.actions.find((action) => action.kind === "promote");
+      const plan = failoverPlan(
+        snapshot,
+        last.node,
+        last.lsn,
+        this.deps.site.policy,
+        target && "node" in target ? target.node : undefined,
+      );
+      if (plan.ok) return plan.decision;
+    }
+    if (asked?.scenario === "rejoin") {
+      const rejoin = asked.actions.find((action) => action.kind === "rejoin");
+      if (rejoin?.kind === "rejoin") {
+        const plan = rejoinPlan(snapshot, rejoin.node, rejoin.allowReclone ?? false);
+        if (plan.ok) return plan.decision;
+      }
+    }
+    return this.deps.controller.decideNow();
   }
 
   async askAgain(
     request: ApprovalRequest,
     plan: { planHash: string; planText: string },
   ): Promise<ApprovalRequest> {
-    const decision = await this.deps.controller.decideNow();
+    const decision = await this.planAgain(request);
     return reissueRequest(
       this.deps,
       request,

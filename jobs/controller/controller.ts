@@ -256,6 +256,11 @@ export class Controller {
     }
   }
 
+  /** The snapshot as the controller sees it now (the last checks through the VIP included). */
+  snapshotNow(): ClusterSnapshot {
+    return this.options.store.current();
+  }
+
   /** What decide() says now, without acting: an approval's re-plan compares it with the asked plan. */
   async decideNow(): Promise<Decision> {
     const now = Date.now();
