@@ -50,6 +50,7 @@ export const RULES: readonly Rule[] = [
   { scenario: "VIP on no node", failover: false, match: vipOnNoNode },
   { scenario: "VIP not on the primary", failover: false, match: vipNotOnPrimary },
   { scenario: "standby PostgreSQL down", failover: false, match: standbyDown },
+  { scenario: "keepalived down on a standby's node", failover: false, match: keepalivedDownOnStandby },
   { scenario: "Harbor unhealthy", failover: false, match: harborUnhealthy },
 ];
 
@@ -334,6 +335,26 @@ function standbyDown(input: DecideInput): Match | undefined {
     needsApproval: false,
     nodes: [down.node],
     reason: `the standby on ${down.node} is ${roleOf(down)}: its container is started again (the runbook's start-pg.sh, without the crontab)`,
+  };
+}
+
+function keepalivedDownOnStandby(input: DecideInput): Match | undefined {
+  const [primary] = input.snapshot.primaries;
+  if (!primary || input.snapshot.vip.holders[0] !== primary) return undefined;
+  const down = input.snapshot.nodes.find(
+    (n) =>
+      n.node !== primary &&
+      !n.stale &&
+      !input.memory.fenced.has(n.node) &&
+      !keepalivedRunning(n) &&
+      confirmed(input, "keepalived-down", n.node),
+  );
+  if (!down) return undefined;
+  return {
+    actions: [{ kind: "start-keepalived", node: down.node }],
+    needsApproval: false,
+    nodes: [down.node],
+    reason: `keepalived is down on ${down.node}, a standby's node: it starts again as BACKUP (the VIP stays on ${primary})`,
   };
 }
 

@@ -36,6 +36,7 @@ export type Scenario =
   | "S2: old primary's node is back"
   | "S4: keepalived down on the VIP holder"
   | "standby PostgreSQL down"
+  | "keepalived down on a standby's node"
   | "Harbor unhealthy"
   | "VIP on no node"
   | "VIP on two nodes"

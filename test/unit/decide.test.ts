@@ -259,6 +259,18 @@ describe("decide: the runbook's rules", () => {
     assert.deepEqual(kinds(decision), ["restart-postgres node02"]);
   });
 
+  test("keepalived down on the standby's node: it starts again; the VIP stays with the primary", () => {
+    const observations = healthyPair();
+    const node02 = healthyObservation("node02", { primary: false });
+    observations.set("node02", {
+      ...node02,
+      keepalived: { ok: true, durationMs: 1, running: false, state: null, since: null, priority: null },
+    });
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "keepalived down on a standby's node");
+    assert.deepEqual(kinds(decision), ["start-keepalived node02"]);
+  });
+
   test("Harbor unhealthy on a sound site: its failing components restart", () => {
     const observations = healthyPair();
     const node02 = healthyObservation("node02", { primary: false });
