@@ -7,7 +7,9 @@
  * the alert thread in the emulator has the timeline. Root needed; the lab always comes down.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { after, before, test } from "node:test";
+import { promisify } from "node:util";
 import Docker from "dockerode";
 import pg from "pg";
 import { loadSiteConfig } from "../../config/load.ts";
@@ -15,6 +17,7 @@ import type { SiteConfig } from "../../config/schema.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
+import { readState } from "../../lab/state.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
 import { createLogger } from "../../support/logger.ts";
 import { waitForHttp } from "../support/chat-stack.ts";
@@ -23,6 +26,7 @@ import { type Background, runCli, startCli } from "../support/processes.ts";
 import { freePort } from "../support/redis-server.ts";
 import { vipHolders } from "../support/vip.ts";
 
+const execFileAsync = promisify(execFile);
 const logger = createLogger({ component: "failover-test", level: "warn", destination: process.stderr });
 const lab = ownLab(logger);
 const paths = labPaths();
@@ -266,4 +270,59 @@ test("a switchover asked from a terminal: the controller runs it, node02 becomes
   await settled("node02");
   const [count] = await query<{ n: string }>(ADDRESS.node02, "select count(*) as n from switch_probe");
   assert.equal(Number(count?.n), 50, "every acknowledged write is on the new primary");
+});
+
+test("the VIP on two nodes: keepalived restarts on the node without the primary and the stray VIP is gone", async () => {
+  await settled("node02");
+  await execFileAsync("ip", ["netns", "exec", "node01", "ip", "addr", "add", `${VIP}/24`, "dev", "eth0"]);
+  await until("the VIP only on node02", async () => {
+    const holders = await vipHolders(NODES, VIP);
+    return holders.length === 1 && holders[0] === "node02" ? true : undefined;
+  });
+  await resolvedThread(/VIP on two nodes/, [/restart keepalived on node01/]);
+  await settled("node02");
+});
+
+test("two writable primaries: the one without the VIP is fenced; rejoining it waits for an approver", async () => {
+  await settled("node02");
+  await query(ADDRESS.node01, "select pg_promote(true)");
+  const channel = site.slack.alertChannel;
+  const approval = await emulator.waitForMessage(
+    channel,
+    (m) =>
+      m.thread_ts !== undefined &&
+      /approval\.approve/.test(JSON.stringify(m.blocks)) &&
+      /node01/.test(JSON.stringify(m.blocks)),
+    120_000,
+  );
+  // node01 is fenced while the question waits: one primary, node02, holding the VIP.
+  assert.deepEqual(await vipHolders(NODES, VIP), ["node02"]);
+  const id = /"value":"([^"]+)"/.exec(JSON.stringify(approval.blocks))?.[1] ?? "";
+  const clicked = await emulator.action({
+    channel,
+    user: site.slack.approvers[0] ?? "",
+    messageTs: approval.ts,
+    actionId: "approval.approve",
+    blockId: `approval:${id}`,
+    value: id,
+  });
+  assert.equal(clicked.acked, true);
+  await settled("node02");
+});
+
+test("the agent killed on the primary's node: writes still reach it through the VIP, so nothing fails over", async () => {
+  await settled("node02");
+  const state = await readState(paths.stateFile);
+  const agent = state?.processes["agent:node02"];
+  assert.ok(agent, "the lab recorded node02's agent");
+  process.kill(agent.pid, "SIGKILL");
+  // Long enough for node02 to be silent (3 s) and the finding to be confirmed several times over.
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  const [row] = await query<{ standby: boolean }>(ADDRESS.node02, "select pg_is_in_recovery() as standby");
+  assert.equal(row?.standby, false, "node02 is still the primary");
+  assert.deepEqual(await vipHolders(NODES, VIP), ["node02"]);
+  // The lab starts a dead agent again; the site is whole.
+  const up = await runCli(["lab", "up"], env, 120_000);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  await settled("node02");
 });
