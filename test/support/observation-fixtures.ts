@@ -127,3 +127,29 @@ export function snapshotInput(
     maxLagBytes: 16 * 1024 * 1024,
   };
 }
+
+/** The same observation with keepalived not running (crashed or stopped). */
+export function keepalivedStopped(observation: NodeObservation): NodeObservation {
+  return {
+    ...observation,
+    keepalived: { ok: true, durationMs: 1, running: false, state: null, since: null, priority: null },
+  };
+}
+
+/** The same observation with PostgreSQL's container down (stopped, absent). */
+export function postgresDown(
+  observation: NodeObservation,
+  role: "stopped" | "absent" = "stopped",
+): NodeObservation {
+  return {
+    ...observation,
+    postgres: {
+      ok: true,
+      durationMs: 1,
+      ...standbyPostgres(),
+      role,
+      detail: "exited (137)",
+      walReceiver: null,
+    },
+  };
+}

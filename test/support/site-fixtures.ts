@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseDocument } from "yaml";
+import { parseDocument, parse as parseYaml } from "yaml";
+import { siteSchema } from "../../config/schema.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../config/site.example.yaml", import.meta.url));
 
@@ -49,4 +50,9 @@ export function loopbackSiteYaml(
     [["controlPlane", "redisUrl"], redisUrl],
     ...changes,
   ]);
+}
+
+/** The example site's policy, validated: the defaults a test's decision runs under. */
+export function examplePolicy() {
+  return siteSchema.parse(parseYaml(exampleSiteYaml())).policy;
 }

@@ -6,6 +6,7 @@ import {
   FIXTURE_NOW,
   healthyObservation,
   healthyPair,
+  keepalivedStopped,
   snapshotInput,
 } from "../support/observation-fixtures.ts";
 
@@ -52,11 +53,7 @@ test("a finding that goes away starts from nothing when it comes back", () => {
 
 test("a Docker event on a node brings its findings to one re-check from confirmed", () => {
   const observations = healthyPair();
-  const node02 = healthyObservation("node02", { primary: false });
-  observations.set("node02", {
-    ...node02,
-    keepalived: { ok: true, durationMs: 1, running: false, state: null, since: null, priority: null },
-  });
+  observations.set("node02", keepalivedStopped(healthyObservation("node02", { primary: false })));
   const snapshot = buildSnapshot(snapshotInput(observations));
   const sightings = step(new Map(), 0, ["node02"], snapshot);
   assert.equal(confirmationCounts(sightings).get("keepalived-down:node02"), 2);

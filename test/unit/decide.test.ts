@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parse } from "yaml";
-import { siteSchema } from "../../config/schema.ts";
 import { type ControllerMemory, decide, findingKey, lsnBytes } from "../../jobs/controller/decide.ts";
 import { buildSnapshot } from "../../jobs/controller/snapshot.ts";
 import type { NodeObservation } from "../../probes/observation.ts";
@@ -9,12 +7,14 @@ import {
   FIXTURE_NOW,
   healthyObservation,
   healthyPair,
+  keepalivedStopped,
+  postgresDown,
   snapshotInput,
   standbyPostgres,
 } from "../support/observation-fixtures.ts";
-import { exampleSiteYaml } from "../support/site-fixtures.ts";
+import { examplePolicy } from "../support/site-fixtures.ts";
 
-const policy = siteSchema.parse(parse(exampleSiteYaml())).policy;
+const policy = examplePolicy();
 
 /** What the controller remembers in a steady site: node01 was the primary; every finding confirmed. */
 function memory(changes: Partial<ControllerMemory> = {}): ControllerMemory {
@@ -32,6 +32,8 @@ function memory(changes: Partial<ControllerMemory> = {}): ControllerMemory {
   };
 }
 
+const FAILOVER_TO_NODE02 = ["fence node01", "set-roles node02", "promote node02", "verify-write node02"];
+
 const unconfirmed = (): ReadonlyMap<string, number> => new Map();
 
 function decideFor(observations: Map<string, NodeObservation>, changes: Partial<ControllerMemory> = {}) {
@@ -45,18 +47,7 @@ function decideFor(observations: Map<string, NodeObservation>, changes: Partial<
 
 function primaryStopped(): Map<string, NodeObservation> {
   const observations = healthyPair();
-  const node01 = healthyObservation("node01", { primary: true });
-  observations.set("node01", {
-    ...node01,
-    postgres: {
-      ok: true,
-      durationMs: 2,
-      ...standbyPostgres(),
-      role: "stopped",
-      detail: "exited (137)",
-      walReceiver: null,
-    },
-  });
+  observations.set("node01", postgresDown(healthyObservation("node01", { primary: true })));
   return observations;
 }
 
@@ -73,12 +64,7 @@ describe("decide: the runbook's rules", () => {
   test("S1/S3: the primary down on the VIP node is fenced before the standby is promoted", () => {
     const decision = decideFor(primaryStopped());
     assert.equal(decision.scenario, "S1/S3: primary down on the VIP node");
-    assert.deepEqual(kinds(decision), [
-      "fence node01",
-      "set-roles node02",
-      "promote node02",
-      "verify-write node02",
-    ]);
+    assert.deepEqual(kinds(decision), FAILOVER_TO_NODE02);
     assert.equal(decision.needsApproval, false);
     assert.match(
       decision.reason,
@@ -89,12 +75,7 @@ describe("decide: the runbook's rules", () => {
   test("S1/S3 for a controller that never saw the primary: PostgreSQL down on the VIP's node is the old primary", () => {
     const decision = decideFor(primaryStopped(), { lastPrimary: null, lastPrimaryLsn: null });
     assert.equal(decision.scenario, "S1/S3: primary down on the VIP node");
-    assert.deepEqual(kinds(decision), [
-      "fence node01",
-      "set-roles node02",
-      "promote node02",
-      "verify-write node02",
-    ]);
+    assert.deepEqual(kinds(decision), FAILOVER_TO_NODE02);
   });
 
   test("S1/S3 waits for the confirmations: one failed probe is not a failover", () => {
@@ -138,48 +119,17 @@ describe("decide: the runbook's rules", () => {
 
   test("S4: keepalived down on the primary's node and the VIP moved: fail over to the peer", () => {
     const observations = new Map([
-      [
-        "node01",
-        {
-          ...healthyObservation("node01", { primary: true, holdsVip: false }),
-          keepalived: {
-            ok: true as const,
-            durationMs: 1,
-            running: false,
-            state: null,
-            since: null,
-            priority: null,
-          },
-        },
-      ],
+      ["node01", keepalivedStopped(healthyObservation("node01", { primary: true, holdsVip: false }))],
       ["node02", healthyObservation("node02", { primary: false, holdsVip: true })],
     ]);
     const decision = decideFor(observations);
     assert.equal(decision.scenario, "S4: keepalived down on the VIP holder");
-    assert.deepEqual(kinds(decision), [
-      "fence node01",
-      "set-roles node02",
-      "promote node02",
-      "verify-write node02",
-    ]);
+    assert.deepEqual(kinds(decision), FAILOVER_TO_NODE02);
   });
 
   test("S2: the fenced old primary's node is back: rejoin it and start its keepalived; the VIP stays", () => {
     const observations = new Map([
-      [
-        "node01",
-        {
-          ...primaryStopped().get("node01"),
-          keepalived: {
-            ok: true as const,
-            durationMs: 1,
-            running: false,
-            state: null,
-            since: null,
-            priority: null,
-          },
-        } as NodeObservation,
-      ],
+      ["node01", keepalivedStopped(primaryStopped().get("node01") as NodeObservation)],
       ["node02", healthyObservation("node02", { primary: true, holdsVip: true })],
     ]);
     const decision = decideFor(observations, { fenced: new Set(["node01"]), lastPrimary: "node02" });
@@ -249,11 +199,7 @@ describe("decide: the runbook's rules", () => {
 
   test("the standby's PostgreSQL down: its container starts again", () => {
     const observations = healthyPair();
-    const node02 = healthyObservation("node02", { primary: false });
-    observations.set("node02", {
-      ...node02,
-      postgres: { ok: true, durationMs: 1, ...standbyPostgres(), role: "stopped", detail: "exited (0)" },
-    });
+    observations.set("node02", postgresDown(healthyObservation("node02", { primary: false })));
     const decision = decideFor(observations);
     assert.equal(decision.scenario, "standby PostgreSQL down");
     assert.deepEqual(kinds(decision), ["restart-postgres node02"]);
@@ -261,11 +207,7 @@ describe("decide: the runbook's rules", () => {
 
   test("keepalived down on the standby's node: it starts again; the VIP stays with the primary", () => {
     const observations = healthyPair();
-    const node02 = healthyObservation("node02", { primary: false });
-    observations.set("node02", {
-      ...node02,
-      keepalived: { ok: true, durationMs: 1, running: false, state: null, since: null, priority: null },
-    });
+    observations.set("node02", keepalivedStopped(healthyObservation("node02", { primary: false })));
     const decision = decideFor(observations);
     assert.equal(decision.scenario, "keepalived down on a standby's node");
     assert.deepEqual(kinds(decision), ["start-keepalived node02"]);

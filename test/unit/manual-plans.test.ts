@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parse } from "yaml";
-import { siteSchema } from "../../config/schema.ts";
 import { failoverPlan, rejoinPlan, switchoverPlan } from "../../jobs/controller/manual-plans.ts";
 import { buildSnapshot } from "../../jobs/controller/snapshot.ts";
 import {
@@ -10,9 +8,9 @@ import {
   snapshotInput,
   standbyPostgres,
 } from "../support/observation-fixtures.ts";
-import { exampleSiteYaml } from "../support/site-fixtures.ts";
+import { examplePolicy } from "../support/site-fixtures.ts";
 
-const policy = siteSchema.parse(parse(exampleSiteYaml())).policy;
+const policy = examplePolicy();
 const healthy = () => buildSnapshot(snapshotInput(healthyPair()));
 const kinds = (plan: ReturnType<typeof switchoverPlan>) =>
   plan.ok ? plan.decision.actions.map((a) => `${a.kind} ${"node" in a ? a.node : a.primary}`) : [plan.reason];
