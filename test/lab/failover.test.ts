@@ -326,3 +326,60 @@ test("the agent killed on the primary's node: writes still reach it through the 
   assert.equal(up.code, 0, up.stdout + up.stderr);
   await settled("node02");
 });
+
+test("S4 with a graceful keepalived stop on the VIP holder: the VIP moves, the peer is promoted, the old node comes back", async (t) => {
+  await settled("node02");
+  await docker("node02").getContainer(keepalivedContainerName("node02")).stop();
+  const stoppedAt = performance.now();
+  await until("the primary moved to node01", async () => {
+    const [row] = await query<{ standby: boolean }>(
+      ADDRESS.node01,
+      "select pg_is_in_recovery() as standby",
+      500,
+    );
+    return row?.standby === false ? true : undefined;
+  });
+  const write = await writableThroughVip(60_000);
+  t.diagnostic(
+    `keepalived stopped -> writable through the VIP on node01 in ${(performance.now() - stoppedAt).toFixed(0)} ms`,
+  );
+  assert.equal(write.server, "node01");
+  await settled("node01");
+});
+
+test("the control-plane Redis restarted: agents and the controller ride through, nothing fails over", async () => {
+  await settled("node01");
+  const state = await readState(paths.stateFile);
+  const redis = state?.processes.redis;
+  assert.ok(redis, "the lab recorded its Redis");
+  process.kill(redis.pid, "SIGTERM");
+  await until("Redis stopped", async () => {
+    try {
+      process.kill(redis.pid, 0);
+      return undefined;
+    } catch {
+      return true;
+    }
+  });
+  const up = await runCli(["lab", "up"], env, 120_000);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  await settled("node01");
+  const status = await until("the snapshot healthy again", async () => {
+    const result = await runCli(["--config", paths.config, "status", "--json"], env);
+    return result.code === 0 ? (JSON.parse(result.stdout) as { primaries: string[] }) : undefined;
+  });
+  assert.deepEqual(status.primaries, ["node01"]);
+});
+
+test("PostgreSQL frozen (SIGSTOP) on the primary: it is fenced like a dead one and node02 takes over", async (t) => {
+  await settled("node01");
+  await docker("node01").getContainer(postgresContainerName("node01")).kill({ signal: "SIGSTOP" });
+  const frozenAt = performance.now();
+  const write = await writableThroughVip(90_000);
+  t.diagnostic(
+    `primary frozen -> writable through the VIP in ${(performance.now() - frozenAt).toFixed(0)} ms (server ${write.server})`,
+  );
+  assert.equal(write.server, "node02");
+  await settled("node02");
+});
