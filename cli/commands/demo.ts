@@ -86,8 +86,15 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         ].join("\n"),
       );
       await new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
+        let stopping = false;
+        const stop = () => {
+          // A second Ctrl-C while the lab comes down must not leave half a lab behind.
+          if (stopping) console.log("still stopping; the lab is being taken down, one moment");
+          stopping = true;
+          resolve();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
       });
       console.log("\nstopping the bot and the emulator");
       await chat.stop();
