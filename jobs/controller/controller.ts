@@ -51,6 +51,7 @@ export class Controller {
   private lastFailure: { scenario: string; at: number } | undefined;
   private asked: string | undefined;
   private lastFindings = "";
+  private lastDecision = "";
 
   constructor(private readonly options: ControllerOptions) {
     this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword);
@@ -194,6 +195,9 @@ export class Controller {
       now - this.lastFailure.at < RETRY_AFTER_FAILURE_MS
     )
       return;
+    const decisionKey = `${decision.scenario}|${decision.needsApproval}|${JSON.stringify(decision.actions)}`;
+    if (decisionKey !== this.lastDecision) this.lastDecision = decisionKey;
+    else if (decision.needsApproval) return;
     logger.info(
       {
         event: "controller.decision",

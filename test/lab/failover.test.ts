@@ -8,10 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import pg from "pg";
+import { parseDocument } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
@@ -38,6 +42,7 @@ let env: Record<string, string> = {};
 let site: SiteConfig;
 let emulator: RunningEmulator;
 let bot: Background | undefined;
+let botConfig: string | undefined;
 
 const docker = (node: NodeName) => new Docker({ socketPath: labPaths().node(node).dockerSocket });
 
@@ -54,7 +59,13 @@ before(async () => {
     signingSecret: "s",
     botToken: "xoxb-t",
   });
-  bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", paths.config], {
+  // The lab's site, but flap damping loose enough for this file's dozen failovers in a few
+  // minutes (damping itself is unit-tested in test/unit/decide.test.ts).
+  const document = parseDocument(readFileSync(paths.config, "utf8"));
+  document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 100);
+  botConfig = join(mkdtempSync(join(tmpdir(), "harbor-ha-failover-")), "site.yaml");
+  writeFileSync(botConfig, document.toString());
+  bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", botConfig], {
     ...env,
     SLACK_BOT_TOKEN: "xoxb-t",
     SLACK_SIGNING_SECRET: "s",
@@ -74,6 +85,7 @@ before(async () => {
 after(async () => {
   await bot?.stop("SIGTERM");
   await emulator?.close();
+  if (botConfig) rmSync(dirname(botConfig), { recursive: true, force: true });
   await lab.down();
 });
 
@@ -177,6 +189,13 @@ async function settled(primary: NodeName): Promise<void> {
     "select pg_is_in_recovery() as standby",
   );
   assert.equal(standbyRecovery?.standby, true);
+  // The controller has closed its incident too: the next fault opens a thread of its own.
+  await until("no incident open in the alert channel", async () => {
+    const open = emulator
+      .messages(site.slack.alertChannel)
+      .filter((m) => m.thread_ts === undefined && /^:(rotating_light|gear|raised_hand):/.test(m.text));
+    return open.length === 0 ? true : undefined;
+  });
 }
 
 /** The incident thread in the alert channel ends resolved, with the timeline's milestones. */
