@@ -28,6 +28,9 @@ export interface ControllerOptions {
   readonly leaseTtlMs?: number;
 }
 
+/** A plan that ran is not run again, unchanged, sooner than this. */
+const SAME_PLAN_AGAIN_AFTER_MS = 10_000;
+
 /** After a plan fails, the same scenario is not tried again automatically for this long. */
 const RETRY_AFTER_FAILURE_MS = 60_000;
 
@@ -52,6 +55,7 @@ export class Controller {
   private asked: string | undefined;
   private lastFindings = "";
   private lastDecision = "";
+  private lastRunAt = 0;
 
   constructor(private readonly options: ControllerOptions) {
     this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword);
@@ -196,8 +200,12 @@ export class Controller {
     )
       return;
     const decisionKey = `${decision.scenario}|${decision.needsApproval}|${JSON.stringify(decision.actions)}`;
-    if (decisionKey !== this.lastDecision) this.lastDecision = decisionKey;
-    else if (decision.needsApproval) return;
+    if (decisionKey === this.lastDecision) {
+      // The same plan again: a question is asked once; a plan that ran and did not cure the
+      // finding waits before it runs again, rather than spinning.
+      if (decision.needsApproval || now - this.lastRunAt < SAME_PLAN_AGAIN_AFTER_MS) return;
+    }
+    this.lastDecision = decisionKey;
     logger.info(
       {
         event: "controller.decision",
@@ -220,6 +228,7 @@ export class Controller {
       }
       return;
     }
+    this.lastRunAt = now;
     await this.execute(decision, token);
   }
 
