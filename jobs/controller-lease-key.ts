@@ -1,3 +1,5 @@
+import { parseJsonObject } from "../support/json.ts";
+
 /**
  * The controller's lease in the control-plane Redis: one active controller per site holds it,
  * and every remediation job it sends carries the lease's fencing token. An agent runs a job only
@@ -26,14 +28,9 @@ export function formatControllerLease(lease: ControllerLease): string {
 
 /** The stored value as a lease, or undefined when it is not one (garbled, or fields missing). */
 export function parseControllerLease(text: string): ControllerLease | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const { holder, token, expiresAt } = value as Record<string, unknown>;
+  const value = parseJsonObject(text);
+  if (!value) return undefined;
+  const { holder, token, expiresAt } = value;
   if (typeof holder !== "string" || !Number.isSafeInteger(token) || typeof expiresAt !== "number") {
     return undefined;
   }

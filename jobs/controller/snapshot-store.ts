@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { SiteConfig } from "../../config/schema.ts";
 import { type NodeObservation, observationChannel, observationKey } from "../../probes/observation.ts";
+import { parseJsonObject } from "../../support/json.ts";
 import type { Logger } from "../../support/logger.ts";
 import { createDurableRedis } from "../../support/redis.ts";
 import { buildSnapshot, type ClusterSnapshot, type ThroughVipChecks } from "./snapshot.ts";
@@ -123,13 +124,8 @@ export class SnapshotStore {
 
 /** An observation of one of this site's nodes, or undefined for anything else on the channel. */
 export function parseObservation(text: string, site: SiteConfig): NodeObservation | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
+  const value = parseJsonObject(text);
+  if (!value) return undefined;
   const candidate = value as Partial<NodeObservation>;
   if (candidate.site !== site.site || typeof candidate.observedAt !== "number") return undefined;
   if (!site.nodes.some((node) => node.name === candidate.node)) return undefined;
