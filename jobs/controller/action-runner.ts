@@ -35,6 +35,9 @@ export interface PlanContext {
 
 type RemediationResult = ActionResult<object>;
 
+/** An agent's answer as a plan step's outcome: whether it holds, and its sentence. */
+const said = (result: RemediationResult): [boolean, string] => [result.ok, result.detail];
+
 /**
  * Carries out a plan's actions through the nodes' agents, each as one or more jobs under the
  * controller's fencing token, in order; the first action that fails stops the plan (the next
@@ -107,10 +110,10 @@ export class ActionRunner {
         }
         case "verify-write":
           return await this.verifyWrite(action.node, report);
-        case "restart-postgres": {
-          const result = await this.send(action.node, "postgres.restart", {}, context, String(index));
-          return report(result.ok, result.detail);
-        }
+        case "restart-postgres":
+          return report(
+            ...said(await this.send(action.node, "postgres.restart", {}, context, String(index))),
+          );
         case "rejoin": {
           const primary = this.site.nodes.find((node) => node.name === action.primary);
           if (!primary) return report(false, `no node named ${action.primary}`);
@@ -126,10 +129,10 @@ export class ActionRunner {
           );
           return report(result.ok, result.detail, result.ok ? {} : { reason: result.reason });
         }
-        case "start-keepalived": {
-          const result = await this.send(action.node, "keepalived.start", {}, context, String(index));
-          return report(result.ok, result.detail);
-        }
+        case "start-keepalived":
+          return report(
+            ...said(await this.send(action.node, "keepalived.start", {}, context, String(index))),
+          );
         case "restart-keepalived": {
           const stopped = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`);
           const started2 = await this.send(action.node, "keepalived.start", {}, context, `${index}b`);
@@ -142,24 +145,16 @@ export class ActionRunner {
         }
         case "wait-replay": {
           if (!context.blockedLsn) return report(false, "no LSN to wait for: block-writes did not run first");
-          const result = await this.send(
-            action.node,
-            "postgres.wait-replay",
-            { lsn: context.blockedLsn },
-            context,
-            String(index),
+          const lsn = context.blockedLsn;
+          return report(
+            ...said(await this.send(action.node, "postgres.wait-replay", { lsn }, context, String(index))),
           );
-          return report(result.ok, result.detail);
         }
         case "restart-harbor": {
-          const result = await this.send(
-            action.node,
-            "harbor.restart",
-            { components: action.components },
-            context,
-            String(index),
+          const request = { components: action.components };
+          return report(
+            ...said(await this.send(action.node, "harbor.restart", request, context, String(index))),
           );
-          return report(result.ok, result.detail);
         }
         default: {
           const unknown: never = action;

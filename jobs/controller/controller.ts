@@ -138,13 +138,16 @@ export class Controller {
           "evaluation failed; going on",
         ),
       )
-      .finally(() => {
-        this.busy = false;
-        if (this.pending) {
-          this.pending = false;
-          this.schedule();
-        }
-      });
+      .finally(() => this.release());
+  }
+
+  /** Ends a turn of the loop; an evaluation asked for meanwhile runs now. */
+  private release(): void {
+    this.busy = false;
+    if (this.pending) {
+      this.pending = false;
+      this.schedule();
+    }
   }
 
   private async remembered(): Promise<StoredMemory> {
@@ -261,11 +264,7 @@ export class Controller {
       }
       return (await this.execute(decision)) ? "ran" : "failed";
     } finally {
-      this.busy = false;
-      if (this.pending) {
-        this.pending = false;
-        this.schedule();
-      }
+      this.release();
     }
   }
 
