@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
+import { SiteLock } from "../../jobs/site-lock.ts";
 import { signedHeaders } from "../../slack-emulator/signing.ts";
 import { type ChatStack, startChatStack } from "../support/chat-stack.ts";
 import { runCli, startCli } from "../support/processes.ts";
@@ -187,6 +189,40 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     const bad = await runCli(["history", "-n", "zero", "--config", stack.config]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--count must be a whole number/);
+  });
+
+  test("while someone holds the deploy lock, /harbor lock names them and /harbor deploy is refused; only the holder frees it", async () => {
+    const redis = new Redis(stack.redis.url);
+    try {
+      const lock = new SiteLock(redis, site, "deploy");
+      const taken = await lock.acquire("U0CAROL", "deploy (request test)", 60_000);
+      assert.ok(taken.ok);
+      assert.equal((await lock.acquire("U0BOB", "another", 60_000)).ok, false, "a second holder is refused");
+      await emulator.command({ channel: "C0LOCK", user: "U0ALICE", text: "/harbor lock" });
+      await emulator.waitForMessage(
+        "C0LOCK",
+        (m) =>
+          m.ephemeral === "U0ALICE" &&
+          /<@U0CAROL> holds the deploy lock since .*deploy \(request test\)/.test(m.text),
+        10_000,
+      );
+      await emulator.command({ channel: "C0LOCK", user: "U0BOB", text: "/harbor deploy" });
+      await emulator.waitForMessage(
+        "C0LOCK",
+        (m) => m.ephemeral === "U0BOB" && /<@U0CAROL> is deploying since/.test(m.text),
+        10_000,
+      );
+      assert.equal(await lock.release("not-the-token"), false, "a wrong token frees nothing");
+      assert.equal(await lock.release(taken.holder.token), true);
+      await emulator.command({ channel: "C0LOCK", user: "U0ALICE", text: "/harbor lock" });
+      await emulator.waitForMessage(
+        "C0LOCK",
+        (m) => m.ephemeral === "U0ALICE" && /No deploy is running/.test(m.text),
+        10_000,
+      );
+    } finally {
+      redis.disconnect();
+    }
   });
 
   test("the bot refuses to start without its Slack settings, naming each missing one", async () => {
