@@ -23,6 +23,21 @@ export const LAB_PACKAGES = [
 /** What `npm test` needs beyond the lab: a browser for the channel page's test (driven by playwright-core). */
 export const TEST_PACKAGES = [...LAB_PACKAGES, "chromium"] as const;
 
+/**
+ * What `npm run bench` adds for its baselines (DESIGN.md §7): Patroni with Debian's etcd, and
+ * repmgr for the runbook's design. Both baselines run the host's PostgreSQL inside a node's
+ * namespace: the node image has no repmgr extension, and Patroni starts the server itself.
+ */
+export const BENCH_PACKAGES = [
+  ...LAB_PACKAGES,
+  "patroni",
+  "etcd-server",
+  "postgresql-15",
+  "postgresql-15-repmgr",
+  // Patroni's VIP callback announces the moved address, as keepalived does.
+  "iputils-arping",
+] as const;
+
 /** Reads `dpkg-query -W -f '${Package} ${Status}\n'`: a package counts only when fully installed. */
 export function missingPackages(wanted: readonly string[], dpkgOutput: string): string[] {
   const installed = new Set(

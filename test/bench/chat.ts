@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import bolt from "@slack/bolt";
 import { Redis } from "ioredis";
 import { loadSiteConfig } from "../../config/load.ts";
@@ -19,20 +20,20 @@ import { freePort, startTestRedis, type TestRedis } from "../support/redis-serve
 import { loopbackSiteYaml } from "../support/site-fixtures.ts";
 import { ms, ratio, type Summary, summarize } from "./stats.ts";
 
-const ACKS = 500;
-const STATUS_ANSWERS = 40;
+export const ACKS = 500;
+export const STATUS_ANSWERS = 40;
 const WARMUP = 20;
 const signingSecret = "bench-signing-secret";
 const botToken = "xoxb-bench";
 
-interface Target {
+export interface Target {
   readonly name: string;
   readonly emulator: RunningEmulator;
   /** The text that starts the message the target posts for `/harbor status`. */
   readonly cardPrefix: string;
 }
 
-async function measureAcks(target: Target): Promise<Summary> {
+export async function measureAcks(target: Target): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + ACKS; i++) {
     const result = await target.emulator.command({
@@ -46,7 +47,7 @@ async function measureAcks(target: Target): Promise<Summary> {
   return summarize(samples);
 }
 
-async function measureStatus(target: Target): Promise<Summary> {
+export async function measureStatus(target: Target): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < STATUS_ANSWERS; i++) {
     const channel = `C0STATUS${i}`;
@@ -191,4 +192,5 @@ async function main() {
   }
 }
 
-await main();
+// `npm run bench` imports the measuring functions; only a direct run measures.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
