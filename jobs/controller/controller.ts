@@ -5,6 +5,7 @@ import type { SiteConfig } from "../../config/schema.ts";
 import type { NodeObservation } from "../../probes/observation.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
+import { vrrpTakeoverMs } from "../deploy/keepalived-conf.ts";
 import type { NodeJobs } from "../node-jobs.ts";
 import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
@@ -189,6 +190,7 @@ export class Controller {
       policy: site.policy,
       memory: decideMemory(memory, confirmationCounts(this.sightings)),
       now,
+      vrrpTakeoverMs: vrrpTakeoverMs(site.keepalived.advertInt),
     });
     if (decision.scenario === "healthy") {
       if (memory.incident && !snapshot.findings.some((finding) => finding.severity === "critical")) {
@@ -283,6 +285,7 @@ export class Controller {
       policy: this.options.site.policy,
       memory: decideMemory({ ...memory, paused: false }, confirmationCounts(this.sightings)),
       now,
+      vrrpTakeoverMs: vrrpTakeoverMs(this.options.site.keepalived.advertInt),
     });
   }
 

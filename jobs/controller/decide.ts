@@ -30,6 +30,8 @@ export interface DecideInput {
   readonly policy: Policy;
   readonly memory: ControllerMemory;
   readonly now: number;
+  /** keepalived's takeover time (vrrpTakeoverMs): a VIP on no node for less is a handover. */
+  readonly vrrpTakeoverMs: number;
 }
 
 type Match = Omit<Decision, "scenario">;
@@ -105,6 +107,9 @@ function confirmed(input: DecideInput, code: FindingCode, node?: string, patienc
  * takes to confirm: it recovers by itself after a failover, and a restart holds the controller.
  */
 export const HARBOR_PATIENCE = 6;
+
+/** Harbor's health components that no restart on a Harbor node fixes (the external database). */
+export const OUTSIDE_HARBOR: ReadonlySet<string> = new Set(["database"]);
 
 function view(input: DecideInput, node: string): NodeView | undefined {
   return input.snapshot.nodes.find((candidate) => candidate.node === node);
@@ -292,14 +297,26 @@ function vipOnTwoNodes(input: DecideInput): Match | undefined {
 
 function vipOnNoNode(input: DecideInput): Match | undefined {
   const [primary] = input.snapshot.primaries;
-  if (input.snapshot.vip.holders.length > 0 || !primary || !confirmed(input, "vip-unheld")) return undefined;
+  // A graceful keepalived stop leaves the VIP on no node until the peer takes it (about one
+  // advert); a crash, for the master down interval. Acting sooner would undo a handover.
+  const patience = Math.ceil(
+    input.vrrpTakeoverMs / (input.policy.probeIntervalMs * input.policy.confirmations),
+  );
+  if (
+    input.snapshot.vip.holders.length > 0 ||
+    !primary ||
+    !confirmed(input, "vip-unheld", undefined, patience)
+  )
+    return undefined;
   const primaryView = view(input, primary);
   const action: RemediationAction =
     primaryView && keepalivedRunning(primaryView)
       ? { kind: "restart-keepalived", node: primary }
       : { kind: "start-keepalived", node: primary };
   return {
-    actions: [{ kind: "set-roles", primary }, action],
+    // The write through the VIP holds the plan until keepalived has claimed it (a fresh BACKUP
+    // waits one master down interval): otherwise the next evaluation would restart it again.
+    actions: [{ kind: "set-roles", primary }, action, { kind: "verify-write", node: primary }],
     needsApproval: false,
     nodes: [primary],
     reason: `the VIP is on no node: ${describeAction(action)}, the primary's node`,
@@ -310,6 +327,9 @@ function vipNotOnPrimary(input: DecideInput): Match | undefined {
   const [primary] = input.snapshot.primaries;
   const [holder] = input.snapshot.vip.holders;
   if (!primary || !holder || holder === primary || !confirmed(input, "vip-not-on-primary")) return undefined;
+  // With the primary's keepalived down the VIP left it for a reason: that is S4's to handle.
+  const primaryView = view(input, primary);
+  if (!primaryView || !keepalivedRunning(primaryView)) return undefined;
   return {
     actions: [{ kind: "set-roles", primary }],
     needsApproval: false,
@@ -368,7 +388,10 @@ function harborUnhealthy(input: DecideInput): Match | undefined {
   );
   if (!sick) return undefined;
   const harbor = readingOf(sick.observation?.harbor);
-  const components = harbor ? harbor.components.filter((c) => c.status !== "healthy").map((c) => c.name) : [];
+  const failing = harbor ? harbor.components.filter((c) => c.status !== "healthy").map((c) => c.name) : [];
+  const components = failing.filter((name) => !OUTSIDE_HARBOR.has(name));
+  // Only the database failing: PostgreSQL through the VIP, which the rules above repair.
+  if (failing.length > 0 && components.length === 0) return undefined;
   return {
     actions: [{ kind: "restart-harbor", node: sick.node, components }],
     needsApproval: false,

@@ -32,6 +32,15 @@ export const GARP_MASTER_REFRESH_SECONDS = 10;
 
 export const KEEPALIVED_COMPONENT = "keepalived";
 
+/**
+ * How long a BACKUP waits before it takes the VIP from a silent MASTER: VRRP's master down
+ * interval, 3 adverts plus a skew under one advert (RFC 5798 6.1). A VIP on no node for less
+ * than this is a handover under way, not a fault.
+ */
+export function vrrpTakeoverMs(advertIntSeconds: number): number {
+  return 4 * advertIntSeconds * 1000;
+}
+
 export function keepalivedContainerName(node: string): string {
   return `keepalived-${node}`;
 }

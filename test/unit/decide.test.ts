@@ -10,7 +10,6 @@ import {
   keepalivedStopped,
   postgresDown,
   snapshotInput,
-  standbyPostgres,
 } from "../support/observation-fixtures.ts";
 import { examplePolicy } from "../support/site-fixtures.ts";
 
@@ -34,6 +33,9 @@ function memory(changes: Partial<ControllerMemory> = {}): ControllerMemory {
 
 const FAILOVER_TO_NODE02 = ["fence node01", "set-roles node02", "promote node02", "verify-write node02"];
 
+/** keepalived's master down interval with the example's 1 s adverts. */
+const TAKEOVER_MS = 4_000;
+
 const unconfirmed = (): ReadonlyMap<string, number> => new Map();
 
 function decideFor(observations: Map<string, NodeObservation>, changes: Partial<ControllerMemory> = {}) {
@@ -42,6 +44,7 @@ function decideFor(observations: Map<string, NodeObservation>, changes: Partial<
     policy,
     memory: memory(changes),
     now: FIXTURE_NOW,
+    vrrpTakeoverMs: TAKEOVER_MS,
   });
 }
 
@@ -98,7 +101,13 @@ describe("decide: the runbook's rules", () => {
     observations.set("node01", healthyObservation("node01", { primary: true, ageMs: 20_000 }));
     const snapshot = buildSnapshot(snapshotInput(observations));
     assert.equal(snapshot.throughVip?.postgresWrite.ok, true);
-    const decision = decide({ snapshot, policy, memory: memory(), now: FIXTURE_NOW });
+    const decision = decide({
+      snapshot,
+      policy,
+      memory: memory(),
+      now: FIXTURE_NOW,
+      vrrpTakeoverMs: TAKEOVER_MS,
+    });
     assert.notEqual(decision.scenario, "S1/S3: primary down on the VIP node");
   });
 
@@ -184,7 +193,21 @@ describe("decide: the runbook's rules", () => {
     observations.set("node01", healthyObservation("node01", { primary: true, holdsVip: false }));
     const decision = decideFor(observations);
     assert.equal(decision.scenario, "VIP on no node");
-    assert.deepEqual(kinds(decision), ["set-roles node01", "restart-keepalived node01"]);
+    assert.deepEqual(kinds(decision), [
+      "set-roles node01",
+      "restart-keepalived node01",
+      "verify-write node01",
+    ]);
+  });
+
+  test("the VIP on no node for less than keepalived's takeover time is a handover: nothing is done yet", () => {
+    const observations = healthyPair();
+    observations.set("node01", healthyObservation("node01", { primary: true, holdsVip: false }));
+    const intervals = (ms: number) => ms / policy.probeIntervalMs;
+    const decideAfter = (ms: number) =>
+      decideFor(observations, { confirmations: new Map([["vip-unheld:site", intervals(ms)]]) });
+    assert.equal(decideAfter(TAKEOVER_MS / 2).scenario, "healthy");
+    assert.equal(decideAfter(TAKEOVER_MS).scenario, "VIP on no node");
   });
 
   test("the VIP on the standby while the primary's keepalived runs: its priority goes back", () => {
@@ -245,7 +268,7 @@ test("Harbor waits longer than a database fault before a restart: it recovers by
       ok: true,
       durationMs: 1,
       healthy: false,
-      components: [{ name: "database", status: "unhealthy" }],
+      components: [{ name: "registry", status: "unhealthy" }],
     },
   });
   const counted = (count: number) => new Map([["harbor-unhealthy:node02", count]]);
@@ -254,6 +277,26 @@ test("Harbor waits longer than a database fault before a restart: it recovers by
     decideFor(observations, { confirmations: counted(policy.confirmations * 6) }).scenario,
     "Harbor unhealthy",
   );
+});
+
+test("Harbor failing only on its database is left to the database rules: no Harbor restart fixes PostgreSQL", () => {
+  const observations = healthyPair();
+  const node02 = healthyObservation("node02", { primary: false });
+  const harbor = (names: string[]) => ({
+    ...node02,
+    harbor: {
+      ok: true as const,
+      durationMs: 1,
+      healthy: false,
+      components: names.map((name) => ({ name, status: "unhealthy" })),
+    },
+  });
+  observations.set("node02", harbor(["database"]));
+  assert.equal(decideFor(observations).scenario, "healthy");
+  observations.set("node02", harbor(["database", "core"]));
+  assert.deepEqual(decideFor(observations).actions, [
+    { kind: "restart-harbor", node: "node02", components: ["core"] },
+  ]);
 });
 
 describe("decide: the guardrails", () => {
