@@ -51,6 +51,33 @@ export async function withSession<T>(
   }
 }
 
+/**
+ * Does the server answer a query within `timeoutMs`? A frozen server (SIGSTOP, a hung disk)
+ * accepts the TCP connection in the kernel and then says nothing.
+ */
+export async function answers(target: PgTarget, timeoutMs: number): Promise<boolean> {
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    user: SUPERUSER,
+    password: target.password,
+    database: "postgres",
+    application_name: "harbor-ha-action",
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    void client.end().catch(() => {});
+  }
+}
+
 /** The server's role, timeline, LSNs and WAL receiver: the probes' own query and parser. */
 export async function readFacts(client: pg.Client): Promise<PostgresFacts> {
   const [row] = (await client.query<Record<string, unknown>>(POSTGRES_STATUS_SQL)).rows;

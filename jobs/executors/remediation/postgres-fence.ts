@@ -2,11 +2,14 @@ import type { FenceFacts } from "../../remediation/contract.ts";
 import type { WalEnd } from "../../remediation/wal-end.ts";
 import { ActionFailure } from "./action-run.ts";
 import type { RemediationAction } from "./fenced-executor.ts";
+import { answers } from "./postgres-client.ts";
 import { inspectOurs, postgresHere } from "./postgres-node.ts";
 import { readWalEnd } from "./postgres-tools.ts";
 
 /** A fast shutdown takes a tenth of a second (LAB.md); a checkpoint of many dirty pages, longer. */
 const STOP_TIMEOUT_SECONDS = 20;
+/** A sound server answers `select 1` in milliseconds, even under load. */
+const ANSWER_TIMEOUT_MS = 1_000;
 
 function describeEnd(end: WalEnd | undefined): string {
   if (!end?.lastLsn) return "no WAL to read";
@@ -29,9 +32,18 @@ export const fencePostgres: RemediationAction<"postgres.fence"> = async (context
   let policyChanged = false;
   if (state) {
     if (wasRunning) {
-      await run.step(`stop ${name} (SIGINT, fast shutdown)`, () =>
-        here.containers.stop(name, STOP_TIMEOUT_SECONDS),
-      );
+      // A server that does not answer cannot shut down either: waiting out docker's stop timeout
+      // would hold the failover for nothing. It is killed; the rejoin's crash recovery copes.
+      // Without the password the question cannot be asked: stop gracefully then.
+      if (!here.target.password || (await answers(here.target, ANSWER_TIMEOUT_MS))) {
+        await run.step(`stop ${name} (SIGINT, fast shutdown)`, () =>
+          here.containers.stop(name, STOP_TIMEOUT_SECONDS),
+        );
+      } else {
+        await run.step(`kill ${name} (it does not answer within ${ANSWER_TIMEOUT_MS} ms)`, () =>
+          here.containers.stop(name, 0),
+        );
+      }
     }
     const policy = await here.containers.restartPolicy(name);
     if (policy && policy !== "no") {
