@@ -2,219 +2,28 @@
  * The runbook's scenarios on the real lab, with the real controller (inside `harbor-ha bot`)
  * and faults injected from outside the product: `docker kill` of the primary's PostgreSQL
  * (S1/S3, then S2 as the old primary's node is still there), a keepalived crash on the VIP
- * holder (S4), and the standby's container dying. After each: exactly one VIP holder, it is the
- * primary, a write through 10.77.0.100:5432 succeeds, the old primary streams as a standby, and
- * the alert thread in the emulator has the timeline. Root needed; the lab always comes down.
+ * holder (S4), the standby's container dying, a switchover, the VIP on two nodes, two primaries
+ * and a killed agent. After each: exactly one VIP holder, it is the primary, a write through
+ * 10.77.0.100:5432 succeeds, the old primary streams as a standby, and the alert thread in the
+ * emulator has the timeline. Root needed; the lab always comes down. More faults: faults.test.ts.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import Docker from "dockerode";
-import pg from "pg";
-import { parseDocument } from "yaml";
-import { loadSiteConfig } from "../../config/load.ts";
-import type { SiteConfig } from "../../config/schema.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
-import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { readState } from "../../lab/state.ts";
-import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
-import { createLogger } from "../../support/logger.ts";
-import { waitForHttp } from "../support/chat-stack.ts";
-import { ownLab } from "../support/own-lab.ts";
-import { type Background, runCli, startCli } from "../support/processes.ts";
-import { freePort } from "../support/redis-server.ts";
+import { ADDRESS, failoverSite, NODES, VIP } from "../support/failover-site.ts";
+import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
 
 const execFileAsync = promisify(execFile);
-const logger = createLogger({ component: "failover-test", level: "warn", destination: process.stderr });
-const lab = ownLab(logger);
-const paths = labPaths();
-const VIP = "10.77.0.100";
-const NODES = ["node01", "node02"] as const;
-type NodeName = (typeof NODES)[number];
-const ADDRESS: Record<NodeName, string> = { node01: "10.77.0.11", node02: "10.77.0.12" };
-let env: Record<string, string> = {};
-let site: SiteConfig;
-let emulator: RunningEmulator;
-let bot: Background | undefined;
-let botConfig: string | undefined;
+const site = failoverSite("failover-test");
+const { docker, query, settled, resolvedThread, writableThroughVip, until, paths } = site;
 
-const docker = (node: NodeName) => new Docker({ socketPath: labPaths().node(node).dockerSocket });
-
-before(async () => {
-  await lab.up();
-  env = await readEnvFile(paths.env);
-  const deployed = await runCli(["--config", paths.config, "deploy"], env, 600_000);
-  assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
-  site = (await loadSiteConfig(paths.config)).site;
-  const botPort = await freePort();
-  emulator = await startEmulator({
-    port: 0,
-    botUrl: `http://127.0.0.1:${botPort}/slack/events`,
-    signingSecret: "s",
-    botToken: "xoxb-t",
-  });
-  // The lab's site, but flap damping loose enough for this file's dozen failovers in a few
-  // minutes (damping itself is unit-tested in test/unit/decide.test.ts).
-  const document = parseDocument(readFileSync(paths.config, "utf8"));
-  document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 100);
-  botConfig = join(mkdtempSync(join(tmpdir(), "harbor-ha-failover-")), "site.yaml");
-  writeFileSync(botConfig, document.toString());
-  bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", botConfig], {
-    ...env,
-    SLACK_BOT_TOKEN: "xoxb-t",
-    SLACK_SIGNING_SECRET: "s",
-    SLACK_API_URL: emulator.apiUrl,
-    // Debug: the controller's findings as they change, for the failure message.
-    HARBOR_HA_LOG_LEVEL: "debug",
-  });
-  await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
-  await bot.waitFor(/"event":"controller.lease.acquired"/, 30_000);
-  // Faults begin once the bot's snapshot has seen the healthy site (its metrics say so).
-  await until("the bot sees node01 as the primary", async () => {
-    const text = await (await fetch(`http://127.0.0.1:${botPort}/metrics`)).text();
-    return /harbor_ha_postgres_role\{node="node01",role="primary"\} 1/.test(text) ? true : undefined;
-  });
-});
-
-after(async () => {
-  await bot?.stop("SIGTERM");
-  await emulator?.close();
-  if (botConfig) rmSync(dirname(botConfig), { recursive: true, force: true });
-  await lab.down();
-});
-
-/** Runs the statements in order on one connection; the last one's rows. */
-async function query<T extends pg.QueryResultRow>(
-  host: string,
-  sql: string | string[],
-  timeoutMs = 1_000,
-): Promise<T[]> {
-  const client = new pg.Client({
-    host,
-    port: 5432,
-    user: "postgres",
-    password: env.HARBOR_HA_PG_PASSWORD,
-    database: "postgres",
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    let rows: T[] = [];
-    for (const statement of Array.isArray(sql) ? sql : [sql]) rows = (await client.query<T>(statement)).rows;
-    return rows;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** Polls until a write through the VIP succeeds; resolves with the server that took it. */
-async function writableThroughVip(limitMs: number): Promise<{ server: string; afterMs: number }> {
-  const started = performance.now();
-  let last = "";
-  while (performance.now() - started < limitMs) {
-    try {
-      const rows = await query<{ server: string }>(
-        VIP,
-        [
-          "create table if not exists failover_probe (at timestamptz)",
-          "insert into failover_probe values (now())",
-          "select current_setting('cluster_name') as server",
-        ],
-        500,
-      );
-      return { server: rows.at(-1)?.server ?? "?", afterMs: performance.now() - started };
-    } catch (error) {
-      last = (error as Error).message;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  assert.fail(`no write through the VIP within ${limitMs} ms: ${last}\n${controllerLog()}`);
-}
-
-/** The bot's controller lines, for a failure message. */
-function controllerLog(): string {
-  return (
-    bot
-      ?.output()
-      .split("\n")
-      .filter((line) => /controller|error|warn/.test(line))
-      .slice(-40)
-      .join("\n") ?? ""
-  );
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 90_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let lastError = "";
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  assert.fail(`${what} did not happen within ${limitMs} ms ${lastError}\n${controllerLog()}`);
-}
-
-/** The site is whole again: one VIP holder, it runs the primary, the other node streams from it. */
-async function settled(primary: NodeName): Promise<void> {
-  const standby = primary === "node01" ? "node02" : "node01";
-  await until(`${standby} streaming from ${primary} with keepalived back`, async () => {
-    const rows = await query<{ client_addr: string; state: string }>(
-      ADDRESS[primary],
-      "select host(client_addr) as client_addr, state from pg_stat_replication",
-    );
-    const streaming = rows.some((row) => row.client_addr === ADDRESS[standby] && row.state === "streaming");
-    const keepalived = await docker(standby).getContainer(keepalivedContainerName(standby)).inspect();
-    return streaming && keepalived.State.Running ? true : undefined;
-  });
-  assert.deepEqual(await vipHolders(NODES, VIP), [primary], "exactly one VIP holder, the primary");
-  const [recovery] = await query<{ standby: boolean }>(
-    ADDRESS[primary],
-    "select pg_is_in_recovery() as standby",
-  );
-  assert.equal(recovery?.standby, false);
-  const [standbyRecovery] = await query<{ standby: boolean }>(
-    ADDRESS[standby],
-    "select pg_is_in_recovery() as standby",
-  );
-  assert.equal(standbyRecovery?.standby, true);
-  // The controller has closed its incident too: the next fault opens a thread of its own.
-  await until("no incident open in the alert channel", async () => {
-    const open = emulator
-      .messages(site.slack.alertChannel)
-      .filter((m) => m.thread_ts === undefined && /^:(rotating_light|gear|raised_hand):/.test(m.text));
-    return open.length === 0 ? true : undefined;
-  });
-}
-
-/** The incident thread in the alert channel ends resolved, with the timeline's milestones. */
-async function resolvedThread(scenario: RegExp, milestones: RegExp[]): Promise<string> {
-  const channel = site.slack.alertChannel;
-  const top = await emulator.waitForMessage(
-    channel,
-    (m) => scenario.test(JSON.stringify(m.blocks)) && /Resolved/.test(m.text),
-    120_000,
-  );
-  await emulator.waitForMessage(channel, (m) => m.thread_ts === top.ts && /Timeline/.test(m.text), 30_000);
-  const thread = emulator
-    .messages(channel)
-    .filter((m) => m.thread_ts === top.ts)
-    .map((m) => m.text)
-    .join("\n");
-  for (const milestone of milestones) assert.match(thread, milestone);
-  return thread;
-}
+before(() => site.start());
+after(() => site.stop());
 
 test("S1/S3 then S2: the primary's container killed on the VIP node; node02 takes over, node01 rejoins", async (t) => {
   await settled("node01");
@@ -245,14 +54,7 @@ test("S4: keepalived crashes on the VIP holder; the peer is promoted, the old no
   await settled("node02");
   await docker("node02").getContainer(keepalivedContainerName("node02")).kill();
   const killedAt = performance.now();
-  await until("the primary moved to node01", async () => {
-    const [row] = await query<{ standby: boolean }>(
-      ADDRESS.node01,
-      "select pg_is_in_recovery() as standby",
-      500,
-    );
-    return row?.standby === false ? true : undefined;
-  });
+  await site.primaryIs("node01");
   const write = await writableThroughVip(60_000);
   t.diagnostic(
     `keepalived killed -> writable through the VIP on node01 in ${(performance.now() - killedAt).toFixed(0)} ms`,
@@ -277,11 +79,11 @@ test("a switchover asked from a terminal: the controller runs it, node02 becomes
   await settled("node01");
   await query(VIP, ["create table if not exists switch_probe (id int)", "truncate switch_probe"]);
   for (let id = 1; id <= 50; id++) await query(VIP, `insert into switch_probe values (${id})`);
-  const dry = await runCli(["--config", paths.config, "switchover", "--dry-run"], env, 120_000);
+  const dry = await runCli(["--config", paths.config, "switchover", "--dry-run"], site.env, 120_000);
   assert.equal(dry.code, 0, dry.stdout + dry.stderr);
   assert.match(dry.stdout, /dry run, nothing done: switchover from node01 to node02/);
   const started = performance.now();
-  const done = await runCli(["--config", paths.config, "switchover"], env, 300_000);
+  const done = await runCli(["--config", paths.config, "switchover"], site.env, 300_000);
   t.diagnostic(
     `switchover took ${((performance.now() - started) / 1000).toFixed(1)} s: ${done.stdout.split("\n")[0]}`,
   );
@@ -305,8 +107,8 @@ test("the VIP on two nodes: keepalived restarts on the node without the primary 
 test("two writable primaries: the one without the VIP is fenced; rejoining it waits for an approver", async () => {
   await settled("node02");
   await query(ADDRESS.node01, "select pg_promote(true)");
-  const channel = site.slack.alertChannel;
-  const approval = await emulator.waitForMessage(
+  const channel = site.site.slack.alertChannel;
+  const approval = await site.emulator.waitForMessage(
     channel,
     (m) =>
       m.thread_ts !== undefined &&
@@ -317,9 +119,9 @@ test("two writable primaries: the one without the VIP is fenced; rejoining it wa
   // node01 is fenced while the question waits: one primary, node02, holding the VIP.
   assert.deepEqual(await vipHolders(NODES, VIP), ["node02"]);
   const id = /"value":"([^"]+)"/.exec(JSON.stringify(approval.blocks))?.[1] ?? "";
-  const clicked = await emulator.action({
+  const clicked = await site.emulator.action({
     channel,
-    user: site.slack.approvers[0] ?? "",
+    user: site.site.slack.approvers[0] ?? "",
     messageTs: approval.ts,
     actionId: "approval.approve",
     blockId: `approval:${id}`,
@@ -341,7 +143,7 @@ test("the agent killed on the primary's node: writes still reach it through the 
   assert.equal(row?.standby, false, "node02 is still the primary");
   assert.deepEqual(await vipHolders(NODES, VIP), ["node02"]);
   // The lab starts a dead agent again; the site is whole.
-  const up = await runCli(["lab", "up"], env, 120_000);
+  const up = await runCli(["lab", "up"], site.env, 120_000);
   assert.equal(up.code, 0, up.stdout + up.stderr);
   await settled("node02");
 });

@@ -1,0 +1,274 @@
+/**
+ * The deployed two-node lab with the real controller running inside `harbor-ha bot` against the
+ * Slack emulator: what the failover and fault lab tests share. A test file makes one with
+ * `failoverSite()`, calls `start()` in `before` and `stop()` in `after`, injects faults from
+ * outside the product and checks the outcome with the helpers here (who is primary, who holds
+ * the VIP, can a client write through it, what the alert thread says).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import Docker from "dockerode";
+import pg from "pg";
+import { parseDocument } from "yaml";
+import { loadSiteConfig } from "../../config/load.ts";
+import type { SiteConfig } from "../../config/schema.ts";
+import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
+import { labPaths, readEnvFile } from "../../lab/index.ts";
+import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
+import { createLogger } from "../../support/logger.ts";
+import { waitForHttp } from "./chat-stack.ts";
+import { ownLab } from "./own-lab.ts";
+import { type Background, runCli, startCli } from "./processes.ts";
+import { freePort } from "./redis-server.ts";
+import { vipHolders } from "./vip.ts";
+
+export const VIP = "10.77.0.100";
+export const NODES = ["node01", "node02"] as const;
+export type NodeName = (typeof NODES)[number];
+export const ADDRESS: Record<NodeName, string> = { node01: "10.77.0.11", node02: "10.77.0.12" };
+export const other = (node: NodeName): NodeName => (node === "node01" ? "node02" : "node01");
+
+export interface Bot {
+  readonly process: Background;
+  readonly port: number;
+}
+
+export function failoverSite(name: string) {
+  const logger = createLogger({ component: name, level: "warn", destination: process.stderr });
+  const lab = ownLab(logger);
+  const paths = labPaths();
+  let env: Record<string, string> = {};
+  let site: SiteConfig | undefined;
+  let emulator: RunningEmulator | undefined;
+  let botConfig: string | undefined;
+  const bots: Bot[] = [];
+
+  const requireSite = (): SiteConfig => site ?? assert.fail("start() has not run");
+  const requireEmulator = (): RunningEmulator => emulator ?? assert.fail("start() has not run");
+
+  /** Every bot's controller lines, for a failure message. */
+  function controllerLog(): string {
+    return bots
+      .flatMap((bot) =>
+        bot.process
+          .output()
+          .split("\n")
+          .filter((line) => /controller|error|warn/.test(line))
+          .slice(-30),
+      )
+      .join("\n");
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 90_000): Promise<T> {
+    const deadline = Date.now() + limitMs;
+    let lastError = "";
+    while (Date.now() < deadline) {
+      try {
+        const value = await probe();
+        if (value !== undefined) return value;
+      } catch (error) {
+        lastError = (error as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.fail(`${what} did not happen within ${limitMs} ms ${lastError}\n${controllerLog()}`);
+  }
+
+  /** Runs the statements in order on one connection; the last one's rows. */
+  async function query<T extends pg.QueryResultRow>(
+    host: string,
+    sql: string | string[],
+    timeoutMs = 1_000,
+  ): Promise<T[]> {
+    const client = new pg.Client({
+      host,
+      port: 5432,
+      user: "postgres",
+      password: env.HARBOR_HA_PG_PASSWORD,
+      database: "postgres",
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+    });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      let rows: T[] = [];
+      for (const statement of Array.isArray(sql) ? sql : [sql])
+        rows = (await client.query<T>(statement)).rows;
+      return rows;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** Polls until a write through the VIP succeeds; resolves with the server that took it. */
+  async function writableThroughVip(limitMs: number): Promise<{ server: string; afterMs: number }> {
+    const started = performance.now();
+    let last = "";
+    while (performance.now() - started < limitMs) {
+      try {
+        const rows = await query<{ server: string }>(
+          VIP,
+          [
+            "create table if not exists failover_probe (at timestamptz)",
+            "insert into failover_probe values (now())",
+            "select current_setting('cluster_name') as server",
+          ],
+          500,
+        );
+        return { server: rows.at(-1)?.server ?? "?", afterMs: performance.now() - started };
+      } catch (error) {
+        last = (error as Error).message;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    assert.fail(`no write through the VIP within ${limitMs} ms: ${last}\n${controllerLog()}`);
+  }
+
+  const docker = (node: NodeName) => new Docker({ socketPath: paths.node(node).dockerSocket });
+
+  /** Starts `harbor-ha bot` against the emulator; resolves once its controller runs (or stands by). */
+  async function startBot(
+    waitFor = /"event":"controller.lease.acquired"/,
+    chosenPort?: number,
+  ): Promise<Bot> {
+    const config = botConfig ?? assert.fail("start() has not run");
+    const port = chosenPort ?? (await freePort());
+    const bot = startCli(["bot", "--port", String(port), "--host", "127.0.0.1", "--config", config], {
+      ...env,
+      SLACK_BOT_TOKEN: "xoxb-t",
+      SLACK_SIGNING_SECRET: "s",
+      SLACK_API_URL: requireEmulator().apiUrl,
+      // Debug: the controller's findings as they change, for the failure message.
+      HARBOR_HA_LOG_LEVEL: "debug",
+    });
+    bots.push({ process: bot, port });
+    await waitForHttp(`http://127.0.0.1:${port}/metrics`, bot.output);
+    await bot.waitFor(waitFor, 30_000);
+    return { process: bot, port };
+  }
+
+  return {
+    paths,
+    docker,
+    until,
+    query,
+    writableThroughVip,
+    controllerLog,
+    startBot,
+    get env() {
+      return env;
+    },
+    get site() {
+      return requireSite();
+    },
+    get emulator() {
+      return requireEmulator();
+    },
+
+    /** Lab up, deploy, emulator, one bot whose snapshot has seen node01 as the primary. */
+    async start(): Promise<void> {
+      await lab.up();
+      env = await readEnvFile(paths.env);
+      const deployed = await runCli(["--config", paths.config, "deploy"], env, 600_000);
+      assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+      site = (await loadSiteConfig(paths.config)).site;
+      const firstBotPort = await freePort();
+      emulator = await startEmulator({
+        port: 0,
+        // Approval clicks go to the first bot (a second one only stands by).
+        botUrl: `http://127.0.0.1:${firstBotPort}/slack/events`,
+        signingSecret: "s",
+        botToken: "xoxb-t",
+      });
+      // The lab's site, but flap damping loose enough for a file's many failovers in a few
+      // minutes (damping itself is unit-tested in test/unit/decide.test.ts).
+      const document = parseDocument(readFileSync(paths.config, "utf8"));
+      document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 100);
+      botConfig = join(mkdtempSync(join(tmpdir(), `harbor-ha-${name}-`)), "site.yaml");
+      writeFileSync(botConfig, document.toString());
+      const bot = await startBot(undefined, firstBotPort);
+      // Faults begin once the bot's snapshot has seen the healthy site (its metrics say so).
+      await until("the bot sees node01 as the primary", async () => {
+        const text = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+        return /harbor_ha_postgres_role\{node="node01",role="primary"\} 1/.test(text) ? true : undefined;
+      });
+    },
+
+    async stop(): Promise<void> {
+      for (const bot of bots) await bot.process.stop("SIGTERM");
+      await emulator?.close();
+      if (botConfig) rmSync(dirname(botConfig), { recursive: true, force: true });
+      await lab.down();
+    },
+
+    /** The site is whole again: one VIP holder, it runs the primary, the other node streams from it. */
+    async settled(primary: NodeName): Promise<void> {
+      const standby = other(primary);
+      await until(`${standby} streaming from ${primary} with keepalived back`, async () => {
+        const rows = await query<{ client_addr: string; state: string }>(
+          ADDRESS[primary],
+          "select host(client_addr) as client_addr, state from pg_stat_replication",
+        );
+        const streaming = rows.some(
+          (row) => row.client_addr === ADDRESS[standby] && row.state === "streaming",
+        );
+        const keepalived = await docker(standby).getContainer(keepalivedContainerName(standby)).inspect();
+        return streaming && keepalived.State.Running ? true : undefined;
+      });
+      assert.deepEqual(await vipHolders(NODES, VIP), [primary], "exactly one VIP holder, the primary");
+      const [recovery] = await query<{ standby: boolean }>(
+        ADDRESS[primary],
+        "select pg_is_in_recovery() as standby",
+      );
+      assert.equal(recovery?.standby, false);
+      const [standbyRecovery] = await query<{ standby: boolean }>(
+        ADDRESS[standby],
+        "select pg_is_in_recovery() as standby",
+      );
+      assert.equal(standbyRecovery?.standby, true);
+      // The controller has closed its incident too: the next fault opens a thread of its own.
+      await until("no incident open in the alert channel", async () => {
+        const open = requireEmulator()
+          .messages(requireSite().slack.alertChannel)
+          .filter((m) => m.thread_ts === undefined && /^:(rotating_light|gear|raised_hand):/.test(m.text));
+        return open.length === 0 ? true : undefined;
+      });
+    },
+
+    /** The incident thread in the alert channel ends resolved, with the timeline's milestones. */
+    async resolvedThread(scenario: RegExp, milestones: RegExp[]): Promise<string> {
+      const channel = requireSite().slack.alertChannel;
+      const slack = requireEmulator();
+      const top = await slack.waitForMessage(
+        channel,
+        (m) => scenario.test(JSON.stringify(m.blocks)) && /Resolved/.test(m.text),
+        120_000,
+      );
+      await slack.waitForMessage(channel, (m) => m.thread_ts === top.ts && /Timeline/.test(m.text), 30_000);
+      const thread = slack
+        .messages(channel)
+        .filter((m) => m.thread_ts === top.ts)
+        .map((m) => m.text)
+        .join("\n");
+      for (const milestone of milestones) assert.match(thread, milestone);
+      return thread;
+    },
+
+    /** Until the named node is the only primary, answering without recovery. */
+    async primaryIs(node: NodeName): Promise<void> {
+      await until(`the primary moved to ${node}`, async () => {
+        const [row] = await query<{ standby: boolean }>(
+          ADDRESS[node],
+          "select pg_is_in_recovery() as standby",
+          500,
+        );
+        return row?.standby === false ? true : undefined;
+      });
+    },
+  };
+}
+
+export type FailoverSite = ReturnType<typeof failoverSite>;
