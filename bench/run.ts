@@ -169,6 +169,7 @@ async function main(): Promise<void> {
   }
   say("bench: our stack off the nodes for the baselines");
   await clearOurStack();
+  writer.start();
   if (options.systems.includes("runbook")) {
     series.push(...(await runSystem(new RunbookSystem(say), options, password)));
     await current?.teardown();

@@ -57,6 +57,8 @@ export function patroniConfig(node: PatroniNode, etcdHost: string): string {
       data_dir: node.data,
       bin_dir: PG_BIN,
       pgpass: node.pgpass,
+      // Only how fast the replica is first cloned (a spread checkpoint waits minutes): no failover timing.
+      basebackup: [{ checkpoint: "fast" }],
       authentication: {
         superuser: { username: "postgres", password: PATRONI_PASSWORD },
         replication: { username: "replicator", password: PATRONI_PASSWORD },

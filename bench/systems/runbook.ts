@@ -107,6 +107,7 @@ export class RunbookSystem implements BenchSystem {
         standby.repmgrConf,
         "standby",
         "clone",
+        "--fast-checkpoint",
       ],
       { netns: "node02", ...postgres, timeoutMs: 120_000 },
     );
