@@ -74,6 +74,15 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
     });
   }
 
+  // The lease is renewed once a probe round; half of it (the self-fence's wait) must span
+  // three rounds, or one slow round would stop a healthy primary.
+  if (site.policy.primaryLeaseMs < 6 * site.policy.probeIntervalMs) {
+    problems.push({
+      path: ["policy", "primaryLeaseMs"],
+      message: `${site.policy.primaryLeaseMs} ms is under 6 probe intervals (${6 * site.policy.probeIntervalMs} ms): the primary would fence itself after a few slow rounds`,
+    });
+  }
+
   const nodePorts: Array<[string, number, (string | number)[]]> = [
     ["postgres.port", site.postgres.port, ["postgres", "port"]],
     ["harbor.httpPort", site.harbor.httpPort, ["harbor", "httpPort"]],

@@ -90,6 +90,12 @@ const policySchema = z.strictObject({
       maxAutoFailovers: z.number().int().min(1).default(2),
     })
     .prefault({}),
+  /**
+   * The primary's lease (jobs/primary-lease.ts): the primary's agent renews it every probe round;
+   * cut off from Redis and every peer for half of it, the node stops its own PostgreSQL, and a
+   * node that cannot be fenced otherwise is failed over once the lease has run out.
+   */
+  primaryLeaseMs: z.number().int().min(1_000).max(120_000).default(6_000),
   approvalExpiryMinutes: z
     .number()
     .positive()

@@ -14,6 +14,7 @@ import type { Logger } from "../support/logger.ts";
 import { formatListenAddress, type ListenAddress, startMetricsServer } from "../support/metrics-server.ts";
 import { redactRedisUrl } from "../support/redis.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
+import { PrimaryLeaseKeeper } from "./primary-lease-keeper.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
 
 export interface AgentObservationOptions {
@@ -35,8 +36,8 @@ export interface AgentObservation {
 
 /**
  * The agent's eyes: the observation loop over the node's probes, the Docker events that cut its
- * wait short, the publishing of each observation to the control-plane Redis, and the metrics
- * endpoint. None of it can stop the agent: Redis, Docker or a busy metrics port failing is
+ * wait short, the publishing of each observation to the control-plane Redis, the primary's lease
+ * (renewed, or the node fenced by itself when cut off), and the metrics endpoint. None of it can stop the agent: Redis, Docker or a busy metrics port failing is
  * logged and observed, never thrown.
  */
 export async function startAgentObservation(options: AgentObservationOptions): Promise<AgentObservation> {
@@ -59,6 +60,7 @@ export async function startAgentObservation(options: AgentObservationOptions): P
   const publisher = new ObservationPublisher(redis, observationTtlMs(intervalMs), logger, (ok) =>
     metrics.recordPublish(ok),
   );
+  const primaryLease = new PrimaryLeaseKeeper({ site, node, redis, docker, logger });
   const observer = startObserver({
     site: site.site,
     node: node.name,
@@ -69,6 +71,7 @@ export async function startAgentObservation(options: AgentObservationOptions): P
     onObservation: (observation) => {
       metrics.recordObservation(observation);
       publisher.publish(observation);
+      primaryLease.observe(observation);
     },
     logger,
   });

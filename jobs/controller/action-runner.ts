@@ -48,6 +48,8 @@ export class ActionRunner {
     private readonly site: SiteConfig,
     private readonly jobs: NodeJobs,
     private readonly pgPassword: string | undefined,
+    /** Redis's PTTL of a node's primary lease: ms left, -2 once it is gone. */
+    private readonly primaryLeaseLeftMs: (node: string) => Promise<number>,
   ) {}
 
   async run(action: RemediationAction, context: PlanContext, index: number): Promise<ActionReport> {
@@ -183,11 +185,35 @@ export class ActionRunner {
     return outcome.result as JobResult<N> & RemediationResult;
   }
 
+  /**
+   * A silent agent's node is fenced over SSH; a node unreachable both ways is fenced by its own
+   * agent when its primary lease runs out (jobs/primary-lease.ts), so the lease's expiry is the
+   * proof. A lease that is still renewed means the node's primary is alive and talking to Redis:
+   * promoting beside it could make two primaries, so the plan stops there for a person.
+   */
   private async fenceBySsh(name: string): Promise<[boolean, string]> {
     const node = this.site.nodes.find((candidate) => candidate.name === name);
     if (!node) return [false, `no node named ${name}`];
     const result = await fenceOverSsh(node);
-    return [result.ok, result.detail];
+    if (result.ok) return [result.ok, result.detail];
+    const leaseMs = this.site.policy.primaryLeaseMs;
+    const deadline = performance.now() + leaseMs + 1_000;
+    for (;;) {
+      const left = await this.primaryLeaseLeftMs(name);
+      if (left === -2) {
+        return [
+          true,
+          `${result.detail}; ${name}'s primary lease has run out, so its agent has stopped its PostgreSQL (it fences itself when it reaches neither Redis nor a peer): fenced`,
+        ];
+      }
+      if (performance.now() >= deadline) {
+        return [
+          false,
+          `${result.detail}; and ${name}'s primary lease is still being renewed (${left} ms left): its primary may still take writes, so promoting another node could make two primaries. Check ${name} by hand, stop its PostgreSQL, then run /harbor failover`,
+        ];
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(left, 50), 250)));
+    }
   }
 
   /** A write through the VIP that lands on the expected node; the VIP may take a moment to move. */

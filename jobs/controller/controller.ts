@@ -7,6 +7,7 @@ import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import { vrrpTakeoverMs } from "../deploy/keepalived-conf.ts";
 import type { NodeJobs } from "../node-jobs.ts";
+import { primaryLeaseKey } from "../primary-lease.ts";
 import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
 import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
@@ -59,7 +60,9 @@ export class Controller {
   private lastRunAt = 0;
 
   constructor(private readonly options: ControllerOptions) {
-    this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword);
+    this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword, (node) =>
+      options.redis.pttl(primaryLeaseKey(options.site.site, node)),
+    );
     this.lease = new LeaseHolder(
       options.redis,
       options.site.site,

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { keepalivedTakeoverMs } from "../../config/cross-rules.ts";
 import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
 
 /**
@@ -33,12 +34,11 @@ export const GARP_MASTER_REFRESH_SECONDS = 10;
 export const KEEPALIVED_COMPONENT = "keepalived";
 
 /**
- * How long a BACKUP waits before it takes the VIP from a silent MASTER: VRRP's master down
- * interval, 3 adverts plus a skew under one advert (RFC 5798 6.1). A VIP on no node for less
- * than this is a handover under way, not a fault.
+ * How long a VIP may be on no node during a handover: keepalived's takeover time (3 adverts,
+ * config/cross-rules.ts) plus the skew, under one advert (RFC 5798 6.1).
  */
 export function vrrpTakeoverMs(advertIntSeconds: number): number {
-  return 4 * advertIntSeconds * 1000;
+  return keepalivedTakeoverMs(advertIntSeconds) + advertIntSeconds * 1000;
 }
 
 export function keepalivedContainerName(node: string): string {

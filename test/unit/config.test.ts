@@ -44,6 +44,7 @@ describe("site config: valid", () => {
       confirmations: 2,
       maxLagBytes: 16 * 1024 * 1024,
       flapDamping: { windowMinutes: 30, maxAutoFailovers: 2 },
+      primaryLeaseMs: 6_000,
       approvalExpiryMinutes: 15,
     });
   });
@@ -152,6 +153,12 @@ describe("site config: cross-field rules", () => {
       [["keepalived", "advertInt"], 2],
     ]);
     assert.equal(parseSiteConfig(slower, "site.yaml").site.policy.probeIntervalMs, 800);
+  });
+
+  test("a primary lease shorter than 6 probe intervals is refused: slow rounds would stop a healthy primary", () => {
+    const [problem] = problemsOf(siteYamlWith([[["policy", "primaryLeaseMs"], 2_000]]));
+    assert.equal(problem?.path, "policy.primaryLeaseMs");
+    assert.match(problem?.message ?? "", /2000 ms is under 6 probe intervals \(3000 ms\)/);
   });
 
   test("ports that would collide on a node are refused", () => {

@@ -1,0 +1,149 @@
+import { Socket } from "node:net";
+import type Docker from "dockerode";
+import type { Redis } from "ioredis";
+import { nodeDataPath } from "../config/node-paths.ts";
+import type { NodeConfig, SiteConfig } from "../config/schema.ts";
+import type { NodeObservation } from "../probes/observation.ts";
+import { describeError } from "../probes/reading.ts";
+import type { Logger } from "../support/logger.ts";
+import { Containers } from "./adapters/containers.ts";
+import { keepalivedLayout, roleFileContent } from "./deploy/keepalived-conf.ts";
+import { postgresContainerName } from "./deploy/postgres-config.ts";
+import { writeAtomically } from "./executors/deploy/keepalived-host.ts";
+import { primaryLeaseKey, selfFenceAfterMs, selfFenceVerdict } from "./primary-lease.ts";
+
+const PEER_CONNECT_TIMEOUT_MS = 500;
+/** The self-fence has half a lease; a fast shutdown takes a tenth of a second. */
+const SELF_FENCE_STOP_SECONDS = 2;
+
+/** Does anything answer a TCP connection at address:port? (Refused counts as reachable.) */
+export function tcpAnswers(address: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (reachable: boolean) => {
+      socket.destroy();
+      resolve(reachable);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    // A refusal is an answer from the peer's kernel: the network to it works.
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "ECONNREFUSED"));
+    socket.connect(port, address);
+  });
+}
+
+export interface PrimaryLeaseKeeperOptions {
+  readonly site: SiteConfig;
+  readonly node: NodeConfig;
+  /** The observation publisher's connection: no offline queue, short command timeout. */
+  readonly redis: Redis;
+  readonly docker: Docker;
+  readonly logger: Logger;
+  /** Injected for tests; defaults to a TCP connect to each peer's SSH port. */
+  readonly peerReachable?: () => Promise<boolean>;
+}
+
+/**
+ * The agent's half of the primary lease (jobs/primary-lease.ts): on each observation that says
+ * this node runs the primary, renew the lease; when renewals have failed for half the lease and
+ * no peer answers either, stop this node's PostgreSQL (restart policy no, so nothing brings it
+ * back) and lower its keepalived priority, before the controller may promote the standby.
+ */
+export class PrimaryLeaseKeeper {
+  private renewedAt: number | undefined;
+  private busy = false;
+  private fenced = false;
+
+  constructor(private readonly options: PrimaryLeaseKeeperOptions) {}
+
+  /** Called with each observation; never throws, never overlaps itself. */
+  observe(observation: NodeObservation): void {
+    if (this.busy) return;
+    this.busy = true;
+    this.step(observation)
+      .catch((error: unknown) =>
+        this.options.logger.error(
+          { event: "primary.lease.error", err: describeError(error) },
+          "primary lease step failed",
+        ),
+      )
+      .finally(() => {
+        this.busy = false;
+      });
+  }
+
+  private async step(observation: NodeObservation): Promise<void> {
+    const { site, node, redis, logger } = this.options;
+    const postgres = observation.postgres.ok ? observation.postgres : undefined;
+    const isPrimary = postgres?.role === "primary";
+    const now = performance.now();
+    if (!isPrimary) {
+      this.renewedAt = undefined;
+      return;
+    }
+    this.fenced = false;
+    // Becoming primary counts as a renewal: the clock starts then, not at the agent's start.
+    this.renewedAt ??= now;
+    const leaseMs = site.policy.primaryLeaseMs;
+    try {
+      await redis.set(
+        primaryLeaseKey(site.site, node.name),
+        JSON.stringify({ node: node.name, at: Date.now() }),
+        "PX",
+        leaseMs,
+      );
+      this.renewedAt = performance.now();
+      return;
+    } catch {
+      // Counted below: a failed renewal matters only once it has lasted.
+    }
+    const sinceRenewedMs = now - this.renewedAt;
+    let verdict = selfFenceVerdict({ isPrimary, sinceRenewedMs, leaseMs, peerReachable: undefined });
+    if (verdict === "ask-peers") {
+      const peerReachable = await (this.options.peerReachable ?? (() => this.anyPeerAnswers()))();
+      verdict = selfFenceVerdict({ isPrimary, sinceRenewedMs, leaseMs, peerReachable });
+      if (verdict === "hold") {
+        logger.warn(
+          { event: "primary.lease.unrenewed", sinceRenewedMs: Math.round(sinceRenewedMs) },
+          "cannot renew the primary lease in Redis, but a peer answers: this primary keeps serving",
+        );
+      }
+    }
+    if (verdict === "fence" && !this.fenced) await this.fenceSelf(sinceRenewedMs);
+  }
+
+  private async anyPeerAnswers(): Promise<boolean> {
+    const peers = this.options.site.nodes.filter((peer) => peer.name !== this.options.node.name);
+    const answers = await Promise.all(
+      peers.map((peer) => tcpAnswers(peer.address, peer.ssh.port, PEER_CONNECT_TIMEOUT_MS)),
+    );
+    return answers.some(Boolean);
+  }
+
+  private async fenceSelf(sinceRenewedMs: number): Promise<void> {
+    const { node, docker, logger, site } = this.options;
+    const containers = new Containers(docker);
+    const name = postgresContainerName(node.name);
+    logger.error(
+      {
+        event: "primary.self-fencing",
+        sinceRenewedMs: Math.round(sinceRenewedMs),
+        afterMs: selfFenceAfterMs(site.policy.primaryLeaseMs),
+      },
+      `cut off from Redis and every peer for ${Math.round(sinceRenewedMs)} ms: stopping this node's primary before its lease runs out`,
+    );
+    await containers.disableRestart(name).catch(() => {});
+    await containers.stop(name, SELF_FENCE_STOP_SECONDS);
+    // keepalived on this side must not win the VIP back with the primary's priority on a heal.
+    await writeAtomically(
+      keepalivedLayout(nodeDataPath(node, "keepalived")).roleFile,
+      roleFileContent("standby"),
+      0o644,
+    );
+    this.fenced = true;
+    logger.error(
+      { event: "primary.self-fenced", container: name },
+      `${name} stopped and kept stopped; the controller rejoins it as a standby once the node is back`,
+    );
+  }
+}
