@@ -69,11 +69,14 @@ async function runSystem(
   system: BenchSystem,
   options: BenchOptions,
   password: string,
+  prepared: () => Promise<void> = async () => {},
 ): Promise<SeriesResult[]> {
   const out: SeriesResult[] = [];
   current = system;
   say(`\n== ${system.name} (${system.replication}): prepare`);
   await system.prepare();
+  await prepared();
+  writer?.start();
   for (const fault of FAULTS) {
     if (!system.faults.includes(fault)) {
       out.push({
@@ -141,14 +144,13 @@ async function main(): Promise<void> {
   for (const replication of ["async", "sync"] as const) {
     if (!options.systems.includes(replication === "async" ? "ours" : "ours-sync")) continue;
     const ours = new OursSystem(replication, env, say);
-    current = ours;
-    await ours.prepare();
-    if (replication === "async") {
+    const idle = async () => {
+      if (replication !== "async") return;
+      // Before the writer starts: the bot and the agents with nothing to do but watch.
       say("bench: idle resources of the bot and the agents");
       resources = await idleResources(await ourProcesses(paths, ours.botPid), options.quick ? 5_000 : 15_000);
-    }
-    writer.start();
-    series.push(...(await runSystem(ours, options, password)));
+    };
+    series.push(...(await runSystem(ours, options, password, idle)));
     if (replication === "async" && options.chat && ours.runningEmulator) {
       say(`bench: chat: ${ACKS} slash commands, ${STATUS_ANSWERS} /harbor status`);
       const perIncident = ours.messagesPerIncident();
@@ -169,7 +171,6 @@ async function main(): Promise<void> {
   }
   say("bench: our stack off the nodes for the baselines");
   await clearOurStack();
-  writer.start();
   if (options.systems.includes("runbook")) {
     series.push(...(await runSystem(new RunbookSystem(say), options, password)));
     await current?.teardown();
@@ -199,8 +200,10 @@ async function main(): Promise<void> {
 
 try {
   await main();
+  process.exit(0);
 } catch (error) {
   say(`bench failed: ${(error as Error).stack ?? error}`);
   await cleanup();
-  process.exitCode = 1;
+  // Whatever handle a failure left open (a server, a socket), the process ends here.
+  process.exit(1);
 }
