@@ -27,6 +27,7 @@ after(() => site.stop());
 
 test("S1/S3 then S2: the primary's container killed on the VIP node; node02 takes over, node01 rejoins", async (t) => {
   await settled("node01");
+  const mark = site.alertMark();
   await docker("node01").getContainer(postgresContainerName("node01")).kill();
   const killedAt = performance.now();
   const write = await writableThroughVip(60_000);
@@ -35,13 +36,11 @@ test("S1/S3 then S2: the primary's container killed on the VIP node; node02 take
   );
   assert.equal(write.server, "node02");
   await settled("node02");
-  const thread = await resolvedThread(/S1\/S3/, [
-    /fence node01/,
-    /promote node02/,
-    /Timeline/,
-    /promoted node02/,
-    /writable through the VIP/,
-  ]);
+  const thread = await resolvedThread(
+    /S1\/S3/,
+    [/fence node01/, /promote node02/, /Timeline/, /promoted node02/, /writable through the VIP/],
+    mark,
+  );
   t.diagnostic(
     thread
       .split("\n")
@@ -52,6 +51,7 @@ test("S1/S3 then S2: the primary's container killed on the VIP node; node02 take
 
 test("S4: keepalived crashes on the VIP holder; the peer is promoted, the old node comes back as BACKUP and standby", async (t) => {
   await settled("node02");
+  const mark = site.alertMark();
   await docker("node02").getContainer(keepalivedContainerName("node02")).kill();
   const killedAt = performance.now();
   await site.primaryIs("node01");
@@ -61,18 +61,19 @@ test("S4: keepalived crashes on the VIP holder; the peer is promoted, the old no
   );
   assert.equal(write.server, "node01");
   await settled("node01");
-  await resolvedThread(/S4/, [/fence node02/, /promote node01/]);
+  await resolvedThread(/S4/, [/fence node02/, /promote node01/], mark);
 });
 
 test("the standby's container dies: it is started again and streams", async () => {
   await settled("node01");
+  const mark = site.alertMark();
   await docker("node02").getContainer(postgresContainerName("node02")).kill();
   await until("node02's PostgreSQL restarted", async () => {
     const container = await docker("node02").getContainer(postgresContainerName("node02")).inspect();
     return container.State.Running ? true : undefined;
   });
   await settled("node01");
-  await resolvedThread(/standby PostgreSQL down/, [/restart PostgreSQL on node02/]);
+  await resolvedThread(/standby PostgreSQL down/, [/restart PostgreSQL on node02/], mark);
 });
 
 test("a switchover asked from a terminal: the controller runs it, node02 becomes the primary, no acknowledged write is lost", async (t) => {
@@ -95,12 +96,13 @@ test("a switchover asked from a terminal: the controller runs it, node02 becomes
 
 test("the VIP on two nodes: keepalived restarts on the node without the primary and the stray VIP is gone", async () => {
   await settled("node02");
+  const mark = site.alertMark();
   await execFileAsync("ip", ["netns", "exec", "node01", "ip", "addr", "add", `${VIP}/24`, "dev", "eth0"]);
   await until("the VIP only on node02", async () => {
     const holders = await vipHolders(NODES, VIP);
     return holders.length === 1 && holders[0] === "node02" ? true : undefined;
   });
-  await resolvedThread(/VIP on two nodes/, [/restart keepalived on node01/]);
+  await resolvedThread(/VIP on two nodes/, [/restart keepalived on node01/], mark);
   await settled("node02");
 });
 

@@ -158,6 +158,10 @@ export function failoverSite(name: string) {
     writableThroughVip,
     controllerLog,
     startBot,
+    /** Every bot started so far, the first one first. */
+    get bots(): readonly Bot[] {
+      return bots;
+    },
     get env() {
       return env;
     },
@@ -238,13 +242,23 @@ export function failoverSite(name: string) {
       });
     },
 
-    /** The incident thread in the alert channel ends resolved, with the timeline's milestones. */
-    async resolvedThread(scenario: RegExp, milestones: RegExp[]): Promise<string> {
+    /** The newest message's time in the alert channel: threads opened after it are the next fault's. */
+    alertMark(): number {
+      return Math.max(
+        0,
+        ...requireEmulator()
+          .messages(requireSite().slack.alertChannel)
+          .map((m) => Number(m.ts)),
+      );
+    },
+
+    /** The incident thread opened after `mark` ends resolved, with the timeline's milestones. */
+    async resolvedThread(scenario: RegExp, milestones: RegExp[], mark: number): Promise<string> {
       const channel = requireSite().slack.alertChannel;
       const slack = requireEmulator();
       const top = await slack.waitForMessage(
         channel,
-        (m) => scenario.test(JSON.stringify(m.blocks)) && /Resolved/.test(m.text),
+        (m) => Number(m.ts) > mark && scenario.test(JSON.stringify(m.blocks)) && /Resolved/.test(m.text),
         120_000,
       );
       await slack.waitForMessage(channel, (m) => m.thread_ts === top.ts && /Timeline/.test(m.text), 30_000);
