@@ -81,7 +81,8 @@ export async function runFault(
     timedOut,
     detectedMs: own.detectedMs,
     fencedMs: own.fencedMs,
-    promotedMs: movesRole ? (since(promotedAt) ?? own.promotedMs) : undefined,
+    // The system's own account when it gives one (its log's time of the promote); else the poll's.
+    promotedMs: movesRole ? (own.promotedMs ?? since(promotedAt)) : undefined,
     vipMovedMs: movesRole ? since(ctx.vip.arrivedAt(fault.expectedPrimary, fault.at)) : undefined,
     acked: acked.length,
     lost,

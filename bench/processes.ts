@@ -60,8 +60,11 @@ export function startTracked(name: string, argv: readonly string[], options: Sta
     env: options.env ?? process.env,
     cwd: options.cwd,
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Two sources share one log: neither may end it (the other may still write); the exit does.
+  log.on("error", () => {});
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.on("close", () => log.end());
   if (child.pid === undefined) throw new Error(`${name} did not start (${full.join(" ")})`);
   let done = false;
   child.on("exit", () => {

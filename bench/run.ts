@@ -58,6 +58,12 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
+// A crash anywhere (an emitter's unhandled error) still takes down what the bench made.
+process.on("uncaughtException", (error) => {
+  say(`bench: unexpected error: ${error.stack ?? error}`);
+  void cleanup().finally(() => process.exit(1));
+});
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     say(`bench: ${signal}: cleaning up`);

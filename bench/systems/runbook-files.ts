@@ -106,8 +106,9 @@ const psql = (node: RunbookNode) => `${PG_BIN}/psql -h ${node.socketDir} -U post
 export function startPgScript(node: RunbookNode): string {
   return [
     "#!/bin/sh",
-    `if ! ${PG_BIN}/pg_ctl -D ${node.data} status >/dev/null 2>&1; then`,
-    `  ${PG_BIN}/pg_ctl -D ${node.data} -l ${node.log} start`,
+    // Run from root's crontab: pg_ctl refuses root.
+    `if ! runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${node.data} status >/dev/null 2>&1; then`,
+    `  runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${node.data} -l ${node.log} start`,
     "fi",
     "",
   ].join("\n");
