@@ -46,7 +46,8 @@ export function failoverChart(series: readonly SeriesResult[], title: string): s
   const x = logScale(lo, hi, labelWidth, width - 20);
   const systems = [...new Set(rows.map((s) => s.system))];
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img" aria-label="${escapeXml(title)}">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
   ];

@@ -39,13 +39,19 @@ export async function runFault(
       lastPromoteCheck = Date.now();
       if (await isPrimary(target, 300)) promotedAt = Date.now();
     }
-    writableAt = writableAgainAt(
-      ctx.writer.acksSince(fault.at),
-      ctx.writer.failuresSince(fault.at),
-      fault.at,
-      fault.anyServer ? ANY_SERVER : fault.expectedPrimary,
-      fault.oldPrimary,
-    );
+    // Any server will do once the VIP has moved: the outage that counts begins there (before it,
+    // the old primary still serves, and a stray failed write is no outage).
+    const from = fault.anyServer && movesRole ? ctx.vip.arrivedAt(fault.expectedPrimary, fault.at) : fault.at;
+    writableAt =
+      from === undefined
+        ? undefined
+        : writableAgainAt(
+            ctx.writer.acksSince(from),
+            ctx.writer.failuresSince(from),
+            from,
+            fault.anyServer ? ANY_SERVER : fault.expectedPrimary,
+            fault.oldPrimary,
+          );
     if (writableAt === undefined) await sleep(25);
   }
   const timedOut = writableAt === undefined;
