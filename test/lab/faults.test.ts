@@ -72,14 +72,18 @@ test("PostgreSQL frozen with SIGSTOP on the primary: it is killed, the standby p
   await resolvedThread(/S1\/S3/, [/fence node02/, /promote node01/], mark);
 });
 
-test("the VIP on no node (keepalived stopped on both): it starts again on the primary's node first", async () => {
+test("the VIP on no node (keepalived stopped on both): it starts again on the primary's node first", async (t) => {
   await settled("node01");
   const mark = site.alertMark();
   await Promise.all(NODES.map((node) => docker(node).getContainer(keepalivedContainerName(node)).stop()));
+  const stoppedAt = performance.now();
   await until("the VIP back on node01", async () => {
     const holders = await vipHolders(NODES, VIP);
     return holders.length === 1 && holders[0] === "node01" ? true : undefined;
   });
+  t.diagnostic(
+    `both keepalived stopped -> VIP back on node01 in ${(performance.now() - stoppedAt).toFixed(0)} ms`,
+  );
   await resolvedThread(
     /VIP on no node/,
     [/keepalived on node01/, /writable through the VIP|landed on node01/],
@@ -140,7 +144,13 @@ test("the primary's node cut off the network: it fences itself, node02 is promot
     await link("up");
   }
   await settled("node02");
-  await resolvedThread(/S1\/S3/, [/primary lease has run out/, /promote node02/], mark);
+  const thread = await resolvedThread(/S1\/S3/, [/primary lease has run out/, /promote node02/], mark);
+  t.diagnostic(
+    thread
+      .split("\n")
+      .filter((line) => /^\+/.test(line))
+      .join(" | "),
+  );
 });
 
 test("two bots: the active one is killed, the other takes the controller's lease and fails over the next fault", async (t) => {
