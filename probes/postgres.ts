@@ -25,12 +25,16 @@ const SERVER_SHARE = 0.6;
  * This node's PostgreSQL: its role, timeline, LSNs, lag and replication, from the server itself
  * and, when it does not answer, from the node's Docker (stopped or absent). Read-only.
  *
- * One connection is kept for the agent's life rather than one per probe (two a second): a new
+ * One connection is kept for a few seconds rather than made per probe (two a second): a new
  * connection forks a backend each time. It is dropped on any error or timeout, since a
  * connection in an unknown state could hold the next query, and made again on the next probe.
  */
+/** How long the kept connection serves before a new one is made (see queryStatus). */
+const RECONNECT_AFTER_MS = 2_000;
+
 export class PostgresProbe {
   private client: pg.Client | undefined;
+  private connectedAt = 0;
 
   constructor(
     private readonly target: PostgresTarget,
@@ -71,6 +75,10 @@ export class PostgresProbe {
   }
 
   private async queryStatus(): Promise<Readonly<Record<string, unknown>>> {
+    // A frozen postmaster (SIGSTOP, a hung accept) keeps serving the backends it already forked:
+    // the kept connection would say "primary" while no client can connect. A connection newer
+    // than RECONNECT_AFTER_MS proves the server still takes new ones.
+    if (this.client && performance.now() - this.connectedAt > RECONNECT_AFTER_MS) this.drop();
     const client = this.client ?? (await this.connect());
     const result = await client.query<Record<string, unknown>>(POSTGRES_STATUS_SQL);
     const [row] = result.rows;
@@ -98,6 +106,7 @@ export class PostgresProbe {
     client.on("error", forget);
     client.on("end", forget);
     this.client = client;
+    this.connectedAt = performance.now();
     try {
       await client.connect();
     } catch (error) {
