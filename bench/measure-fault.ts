@@ -33,12 +33,14 @@ export async function runFault(
   let promotedAt: number | undefined;
   let writableAt: number | undefined;
   const deadline = fault.at + ctx.limitMs;
-  let lastPromoteCheck = 0;
-  while (Date.now() < deadline && writableAt === undefined) {
-    if (movesRole && promotedAt === undefined && Date.now() - lastPromoteCheck >= 100) {
-      lastPromoteCheck = Date.now();
+  // The peer's role is polled on its own, every 50 ms, so that waiting for writes never delays it.
+  const poll = (async () => {
+    while (movesRole && promotedAt === undefined && writableAt === undefined && Date.now() < deadline) {
       if (await isPrimary(target, 300)) promotedAt = Date.now();
+      else await sleep(50);
     }
+  })();
+  while (Date.now() < deadline && writableAt === undefined) {
     // Any server will do once the VIP has moved: the outage that counts begins there (before it,
     // the old primary still serves, and a stray failed write is no outage).
     const from = fault.anyServer && movesRole ? ctx.vip.arrivedAt(fault.expectedPrimary, fault.at) : fault.at;
@@ -55,7 +57,8 @@ export async function runFault(
     if (writableAt === undefined) await sleep(25);
   }
   const timedOut = writableAt === undefined;
-  // Polled every 100 ms: when the first write came before the next look, the write bounds it.
+  await poll;
+  // When the first write came before the poll's next look, the write bounds the promotion.
   if (movesRole && !fault.anyServer && promotedAt === undefined && !timedOut) promotedAt = writableAt;
   // The writes must be on the server that took the first write after the outage.
   const server = ctx.writer.acksSince(writableAt ?? fault.at)[0]?.server;
@@ -87,8 +90,8 @@ export async function runFault(
     timedOut,
     detectedMs: own.detectedMs,
     fencedMs: own.fencedMs,
-    // The system's own account when it gives one (its log's time of the promote); else the poll's.
-    promotedMs: movesRole ? (own.promotedMs ?? since(promotedAt)) : undefined,
+    // The earlier of the system's own account (its log's line, after the action's own check) and the poll.
+    promotedMs: movesRole ? earliest(own.promotedMs, since(promotedAt)) : undefined,
     vipMovedMs: movesRole ? since(ctx.vip.arrivedAt(fault.expectedPrimary, fault.at)) : undefined,
     acked: acked.length,
     lost,
@@ -100,4 +103,9 @@ export async function runFault(
   );
   await system.restore(fault);
   return sample;
+}
+
+function earliest(...values: (number | undefined)[]): number | undefined {
+  const present = values.filter((value): value is number => value !== undefined);
+  return present.length === 0 ? undefined : Math.min(...present);
 }

@@ -119,15 +119,25 @@ export function startPgScript(node: RunbookNode): string {
  * runs (repmgrd then promotes the standby that has the VIP: scenario 4); a node with the VIP whose
  * PostgreSQL is not a primary stops its keepalived, so the VIP moves to the new primary
  * (scenario 1). It runs as root (crontab); PostgreSQL is stopped as its own user.
+ *
+ * Each finding is looked at again before acting: 3 s for giving the VIP away, 10 s for stopping
+ * a primary (longer than the other node's 3 s plus a VRRP handover). Both nodes' crontabs fire in
+ * the same second, and start-pg.sh with check_vip.sh on one node: without the second look, node02
+ * saw the VIP still in flight from node01 and stopped the primary repmgrd had just promoted, or
+ * saw its PostgreSQL still starting and gave the VIP away, leaving no writable primary at all
+ * (measured: every such run timed out). A careful operator's script waits out a move under way.
  */
 export function checkVipScript(node: RunbookNode, vip: string): string {
   return [
     "#!/bin/sh",
-    `role=$(runuser -u postgres -- ${psql(node)} "select case when pg_is_in_recovery() then 'standby' else 'primary' end" 2>/dev/null)`,
-    `if ip -o -4 addr show dev eth0 | grep -q " ${vip}/"; then`,
-    `  if [ "$role" != primary ] && [ -f ${node.keepalivedPid} ]; then kill "$(cat ${node.keepalivedPid})"; fi`,
-    "else",
-    `  if [ "$role" = primary ]; then runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${node.data} -m fast stop; fi`,
+    "role() {",
+    `  runuser -u postgres -- ${psql(node)} "select case when pg_is_in_recovery() then 'standby' else 'primary' end" 2>/dev/null`,
+    "}",
+    `has_vip() { ip -o -4 addr show dev eth0 | grep -q " ${vip}/"; }`,
+    'if has_vip && [ "$(role)" != primary ]; then',
+    `  sleep 3; if has_vip && [ "$(role)" != primary ] && [ -f ${node.keepalivedPid} ]; then kill "$(cat ${node.keepalivedPid})"; fi`,
+    'elif ! has_vip && [ "$(role)" = primary ]; then',
+    `  sleep 10; if ! has_vip && [ "$(role)" = primary ]; then runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${node.data} -m fast stop; fi`,
     "fi",
     "",
   ].join("\n");
