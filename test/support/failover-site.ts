@@ -35,7 +35,12 @@ export interface Bot {
   readonly port: number;
 }
 
-export function failoverSite(name: string) {
+export interface FailoverSiteOptions {
+  /** Deploy with synchronous replication (postgres.synchronous). */
+  readonly synchronous?: boolean;
+}
+
+export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
   const logger = createLogger({ component: name, level: "warn", destination: process.stderr });
   const lab = ownLab(logger);
   const paths = labPaths();
@@ -176,9 +181,16 @@ export function failoverSite(name: string) {
     async start(): Promise<void> {
       await lab.up();
       env = await readEnvFile(paths.env);
-      const deployed = await runCli(["--config", paths.config, "deploy"], env, 600_000);
+      // The lab's site, but flap damping loose enough for a file's many failovers in a few
+      // minutes (damping itself is unit-tested in test/unit/decide.test.ts).
+      const document = parseDocument(readFileSync(paths.config, "utf8"));
+      document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 10_000);
+      if (options.synchronous) document.setIn(["postgres", "synchronous"], true);
+      botConfig = join(mkdtempSync(join(tmpdir(), `harbor-ha-${name}-`)), "site.yaml");
+      writeFileSync(botConfig, document.toString());
+      const deployed = await runCli(["--config", botConfig, "deploy"], env, 600_000);
       assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
-      site = (await loadSiteConfig(paths.config)).site;
+      site = (await loadSiteConfig(botConfig)).site;
       const firstBotPort = await freePort();
       emulator = await startEmulator({
         port: 0,
@@ -187,12 +199,6 @@ export function failoverSite(name: string) {
         signingSecret: "s",
         botToken: "xoxb-t",
       });
-      // The lab's site, but flap damping loose enough for a file's many failovers in a few
-      // minutes (damping itself is unit-tested in test/unit/decide.test.ts).
-      const document = parseDocument(readFileSync(paths.config, "utf8"));
-      document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 100);
-      botConfig = join(mkdtempSync(join(tmpdir(), `harbor-ha-${name}-`)), "site.yaml");
-      writeFileSync(botConfig, document.toString());
       const bot = await startBot(undefined, firstBotPort);
       // Faults begin once the bot's snapshot has seen the healthy site (its metrics say so).
       await until("the bot sees node01 as the primary", async () => {
@@ -269,6 +275,19 @@ export function failoverSite(name: string) {
         .join("\n");
       for (const milestone of milestones) assert.match(thread, milestone);
       return thread;
+    },
+
+    /** The node whose PostgreSQL takes writes now, if one answers. */
+    async currentPrimary(): Promise<NodeName | undefined> {
+      for (const node of NODES) {
+        const [row] = await query<{ standby: boolean }>(
+          ADDRESS[node],
+          "select pg_is_in_recovery() as standby",
+          500,
+        ).catch(() => []);
+        if (row?.standby === false) return node;
+      }
+      return undefined;
     },
 
     /** Until the named node is the only primary, answering without recovery. */

@@ -1,0 +1,283 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import pg from "pg";
+import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
+import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
+import { REDIS_PROCESS_KEY, readState } from "../../lab/state.ts";
+import {
+  ADDRESS,
+  type FailoverSite,
+  failoverSite,
+  NODES,
+  type NodeName,
+  other,
+  VIP,
+} from "../../test/support/failover-site.ts";
+import { runCli } from "../../test/support/processes.ts";
+import { WRITER_TABLE, Writer } from "../writer.ts";
+import { type ChaosFault, chaosSchedule, seededRandom } from "./schedule.ts";
+import { type SplitBrainMoment, SplitBrainWatch } from "./split-brain.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** How long a cut node stays off the network: past the primary lease, so the far side fails over. */
+const LINK_CUT_MS = 15_000;
+const REDIS_DOWN_MS = 5_000;
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly faults: number;
+  readonly log: (line: string) => void;
+}
+
+export interface FaultOutcome {
+  readonly index: number;
+  readonly fault: ChaosFault;
+  /** The primary before the fault, and after the site settled again. */
+  readonly primaryBefore: string;
+  readonly primaryAfter: string | undefined;
+  readonly resolved: boolean;
+  readonly settledMs: number;
+  readonly approvalsAsked: number;
+  readonly incidents: number;
+  readonly error?: string;
+}
+
+export interface ChaosReport {
+  readonly seed: number;
+  readonly outcomes: readonly FaultOutcome[];
+  readonly splitBrain: readonly SplitBrainMoment[];
+  readonly writesAcknowledged: number;
+  readonly writesLost: number;
+  readonly samples: number;
+}
+
+/** A fault done to the lab; `heal` undoes what the fault left that is not the product's to repair. */
+interface Injected {
+  heal(): Promise<void>;
+}
+
+const nothingToHeal: Injected = { heal: async () => {} };
+
+async function inject(
+  site: FailoverSite,
+  fault: ChaosFault,
+  primary: NodeName,
+  pick: () => number,
+): Promise<Injected> {
+  const { docker } = site;
+  switch (fault) {
+    case "postgres-kill":
+      await docker(primary).getContainer(postgresContainerName(primary)).kill();
+      return nothingToHeal;
+    case "keepalived-kill":
+      await docker(primary).getContainer(keepalivedContainerName(primary)).kill();
+      return nothingToHeal;
+    case "keepalived-stop":
+      await docker(primary).getContainer(keepalivedContainerName(primary)).stop();
+      return nothingToHeal;
+    case "standby-kill":
+      await docker(other(primary))
+        .getContainer(postgresContainerName(other(primary)))
+        .kill();
+      return nothingToHeal;
+    case "link-cut": {
+      const link = (state: "up" | "down") =>
+        execFileAsync("ip", ["netns", "exec", primary, "ip", "link", "set", site.site.vip.interface, state]);
+      await link("down");
+      const cutAt = Date.now();
+      return {
+        heal: async () => {
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, LINK_CUT_MS - (Date.now() - cutAt))),
+          );
+          await link("up");
+        },
+      };
+    }
+    case "postmaster-sigstop": {
+      const pid = (await docker(primary).getContainer(postgresContainerName(primary)).inspect()).State.Pid;
+      process.kill(pid, "SIGSTOP");
+      return {
+        heal: async () => {
+          // The fence kills it; should it not, it must not stay frozen.
+          try {
+            process.kill(pid, "SIGCONT");
+          } catch {}
+        },
+      };
+    }
+    case "agent-kill": {
+      const node = NODES[Math.floor(pick() * NODES.length)] ?? primary;
+      const agent = (await readState(site.paths.stateFile))?.processes[`agent:${node}`];
+      if (agent) process.kill(agent.pid, "SIGKILL");
+      return { heal: () => labUp(site) };
+    }
+    case "bot-kill": {
+      const active = site.bots.find(
+        (bot) =>
+          bot.process.child.exitCode === null &&
+          /"event":"controller.lease.acquired"/.test(bot.process.output()),
+      );
+      active?.process.child.kill("SIGKILL");
+      return {
+        heal: async () => {
+          // A new standby, so that the next bot-kill has someone to take over.
+          await site.startBot(/"event":"bot.ready"/);
+        },
+      };
+    }
+    case "redis-restart": {
+      const redis = (await readState(site.paths.stateFile))?.processes[REDIS_PROCESS_KEY];
+      if (redis) process.kill(redis.pid, "SIGTERM");
+      return {
+        heal: async () => {
+          await new Promise((resolve) => setTimeout(resolve, REDIS_DOWN_MS));
+          await labUp(site);
+        },
+      };
+    }
+  }
+}
+
+/** `lab up` starts what died (an agent, Redis) and leaves the rest as it is. */
+async function labUp(site: FailoverSite): Promise<void> {
+  const up = await runCli(["lab", "up"], site.env, 120_000);
+  if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr || up.stdout}`);
+}
+
+async function waitForPrimary(site: FailoverSite, limitMs: number): Promise<NodeName> {
+  return site.until("a primary answers", () => site.currentPrimary(), limitMs);
+}
+
+/** Acknowledged ids that the final primary does not have. */
+async function lostWrites(primary: NodeName, password: string, acked: readonly number[]): Promise<number> {
+  if (acked.length === 0) return 0;
+  const client = new pg.Client({
+    host: ADDRESS[primary],
+    port: 5432,
+    user: "postgres",
+    password,
+    database: "postgres",
+    connectionTimeoutMillis: 3_000,
+    query_timeout: 30_000,
+  });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>(
+      `select count(*) as n from ${WRITER_TABLE} where id = any($1::bigint[])`,
+      [acked],
+    );
+    return acked.length - Number(rows[0]?.n ?? 0);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * `npm run chaos`: the lab deployed with synchronous replication, two bots (one standing by), a
+ * writer committing numbered rows through the VIP and a watch for split brain the whole time;
+ * then the seeded schedule, one fault at a time, each followed by its heal (a cut link back up,
+ * a dead Redis or agent started) and a wait until the site has settled again. The lab comes down
+ * at the end, also on failure.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const site = failoverSite("chaos", { synchronous: true });
+  const schedule = chaosSchedule(options.seed, options.faults);
+  const pick = seededRandom(options.seed ^ 0x5eed);
+  let writer: Writer | undefined;
+  let watch: SplitBrainWatch | undefined;
+  const outcomes: FaultOutcome[] = [];
+  try {
+    options.log(`chaos: seed ${options.seed}, ${schedule.length} faults; bringing the lab up`);
+    await site.start();
+    await site.startBot(/"event":"bot.ready"/);
+    const password = site.env.HARBOR_HA_PG_PASSWORD ?? "";
+    writer = new Writer(VIP, password);
+    writer.start();
+    watch = new SplitBrainWatch(
+      site.site.nodes.map((node) => ({ name: node.name, address: node.address })),
+      VIP,
+      site.site.vip.interface,
+      password,
+    );
+    watch.start();
+    for (const [index, fault] of schedule.entries()) {
+      const primaryBefore = await waitForPrimary(site, 120_000);
+      await site.settled(primaryBefore);
+      const mark = site.alertMark();
+      const started = performance.now();
+      let error: string | undefined;
+      let injected: Injected = nothingToHeal;
+      try {
+        injected = await inject(site, fault, primaryBefore, pick);
+        await injected.heal();
+        await site.settled(await waitForPrimary(site, 120_000));
+      } catch (caught) {
+        error = (caught as Error).message.split("\n")[0];
+        await injected.heal().catch(() => {});
+      }
+      const newer = site.emulator.messages(site.site.slack.alertChannel).filter((m) => Number(m.ts) > mark);
+      const outcome: FaultOutcome = {
+        index: index + 1,
+        fault,
+        primaryBefore,
+        primaryAfter: await site.currentPrimary(),
+        resolved: error === undefined,
+        settledMs: performance.now() - started,
+        approvalsAsked: newer.filter((m) => /approval\.approve/.test(JSON.stringify(m.blocks ?? []))).length,
+        incidents: newer.filter((m) => m.thread_ts === undefined).length,
+        ...(error ? { error } : {}),
+      };
+      outcomes.push(outcome);
+      options.log(
+        `chaos: ${outcome.index}/${schedule.length} ${fault} on ${primaryBefore}: ${outcome.resolved ? "settled" : `NOT settled (${error})`} in ${(outcome.settledMs / 1000).toFixed(1)} s, primary now ${outcome.primaryAfter ?? "none"}`,
+      );
+    }
+    await writer.stop();
+    await watch.stop();
+    const acked = writer.ackedAfter(0);
+    const finalPrimary = await waitForPrimary(site, 60_000);
+    return {
+      seed: options.seed,
+      outcomes,
+      splitBrain: watch.moments(site.site.keepalived.advertInt * 1000),
+      writesAcknowledged: acked.length,
+      writesLost: await lostWrites(finalPrimary, password, acked),
+      samples: watch.sampleCount,
+    };
+  } finally {
+    await writer?.stop().catch(() => {});
+    await watch?.stop().catch(() => {});
+    await site.stop();
+  }
+}
+
+/** The table `npm run chaos` prints (pure). */
+export function chaosTable(report: ChaosReport): string {
+  const resolved = report.outcomes.filter((o) => o.resolved).length;
+  const approvals = report.outcomes.reduce((sum, o) => sum + o.approvalsAsked, 0);
+  const incidents = report.outcomes.reduce((sum, o) => sum + o.incidents, 0);
+  const byFault = new Map<ChaosFault, FaultOutcome[]>();
+  for (const outcome of report.outcomes)
+    byFault.set(outcome.fault, [...(byFault.get(outcome.fault) ?? []), outcome]);
+  const rows = [...byFault].map(([fault, outcomes]) => {
+    const settled = outcomes.filter((o) => o.resolved).map((o) => o.settledMs / 1000);
+    const worst = settled.length > 0 ? `${Math.max(...settled).toFixed(1)} s` : "-";
+    return `| ${fault} | ${outcomes.length} | ${settled.length} | ${worst} |`;
+  });
+  return [
+    `chaos, seed ${report.seed}: ${report.outcomes.length} faults injected`,
+    "",
+    "| fault | injected | settled by itself | slowest to settle |",
+    "| --- | ---: | ---: | ---: |",
+    ...rows,
+    "",
+    `faults injected: ${report.outcomes.length}`,
+    `settled again without a person: ${resolved} (incidents opened: ${incidents}, approvals asked: ${approvals})`,
+    `split-brain moments: ${report.splitBrain.length}${report.splitBrain.map((m) => `\n  ${m.kind} (${m.nodes.join(", ")}) at ${new Date(m.at).toISOString()} for ${m.durationMs} ms`).join("")}`,
+    `acknowledged writes (synchronous replication): ${report.writesAcknowledged}, lost: ${report.writesLost}`,
+    `site samples taken: ${report.samples}`,
+  ].join("\n");
+}
