@@ -136,6 +136,19 @@ describe("decide: the runbook's rules", () => {
     assert.deepEqual(kinds(decision), FAILOVER_TO_NODE02);
   });
 
+  test("S4 after a crash, the VIP still on the primary's node: fail over at once, before a peer takes the VIP too", () => {
+    const observations = new Map([
+      ["node01", keepalivedStopped(healthyObservation("node01", { primary: true, holdsVip: true }))],
+      ["node02", healthyObservation("node02", { primary: false, holdsVip: false })],
+    ]);
+    const decision = decideFor(observations);
+    assert.equal(decision.scenario, "S4: keepalived down on the VIP holder");
+    assert.deepEqual(kinds(decision), FAILOVER_TO_NODE02);
+    // No keepalived left to take the VIP: the primary keeps it and serves.
+    observations.set("node02", keepalivedStopped(healthyObservation("node02", { primary: false })));
+    assert.notEqual(decideFor(observations).scenario, "S4: keepalived down on the VIP holder");
+  });
+
   test("S2: the fenced old primary's node is back: rejoin it and start its keepalived; the VIP stays", () => {
     const observations = new Map([
       ["node01", keepalivedStopped(primaryStopped().get("node01") as NodeObservation)],
