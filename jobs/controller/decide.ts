@@ -247,7 +247,8 @@ function keepalivedDownOnHolder(input: DecideInput): Match | undefined {
   if (!primaryView || keepalivedRunning(primaryView) || !confirmed(input, "keepalived-down", primary))
     return undefined;
   const moved = snapshot.vip.holders.find((node) => node !== primary);
-  if (moved) return failoverTo(input, primary, `keepalived is down on ${primary} and the VIP moved to ${moved}`);
+  if (moved)
+    return failoverTo(input, primary, `keepalived is down on ${primary} and the VIP moved to ${moved}`);
   // After a crash the VIP stays on the dead keepalived's node until a peer's master down timer
   // runs out (about 3.6 s), and then two nodes hold it. Failing over now, while a peer's
   // keepalived runs to take it, removes the stray VIP first and loses no time; with no peer to
