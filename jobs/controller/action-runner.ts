@@ -83,17 +83,25 @@ export class ActionRunner {
         case "set-roles": {
           const results = await Promise.all(
             this.site.nodes.map((node) =>
-              this.send(
-                node.name,
-                "keepalived.set-role",
-                { role: node.name === action.primary ? "primary" : "standby" },
-                context,
-                `${index}-${node.name}`,
-                3_000,
-              ).catch(
-                (error: unknown) =>
-                  ({ ok: false, detail: `${node.name}: ${errorMessage(error)}` }) as RemediationResult,
-              ),
+              // A silent node's role file cannot be written; waiting for its agent would only hold
+              // the promotion. Its keepalived is stopped (fenced) or lowered (self-fenced), and the
+              // rejoin sets the roles again before starting it.
+              context.silentNodes?.has(node.name) && node.name !== action.primary
+                ? Promise.resolve({
+                    ok: false,
+                    detail: `${node.name}: not written, its agent is silent`,
+                  } as RemediationResult)
+                : this.send(
+                    node.name,
+                    "keepalived.set-role",
+                    { role: node.name === action.primary ? "primary" : "standby" },
+                    context,
+                    `${index}-${node.name}`,
+                    3_000,
+                  ).catch(
+                    (error: unknown) =>
+                      ({ ok: false, detail: `${node.name}: ${errorMessage(error)}` }) as RemediationResult,
+                  ),
             ),
           );
           // A silent node's role file cannot be written; the primary-to-be's must be.

@@ -270,7 +270,11 @@ function oldPrimaryBack(input: DecideInput): Match | undefined {
     if (!back || back.stale || node === primary) continue;
     const actions: RemediationAction[] = [];
     if (roleOf(back) !== "standby") actions.push({ kind: "rejoin", node, primary });
-    if (!keepalivedRunning(back)) actions.push({ kind: "start-keepalived", node });
+    if (!keepalivedRunning(back)) {
+      // Its role file may still say primary (it was fenced while its agent was silent): with the
+      // primary's priority its keepalived would take the VIP back.
+      actions.push({ kind: "set-roles", primary }, { kind: "start-keepalived", node });
+    }
     if (actions.length === 0) continue;
     const diverged = input.memory.diverged.has(node);
     return {

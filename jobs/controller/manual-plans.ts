@@ -131,6 +131,8 @@ export function rejoinPlan(snapshot: ClusterSnapshot, node: string, reclone: boo
       scenario: "rejoin",
       actions: [
         { kind: "rejoin", node, primary: primary.node, ...(reclone ? { allowReclone: true } : {}) },
+        // The role files first: a rejoined node's may still say primary.
+        { kind: "set-roles", primary: primary.node },
         { kind: "start-keepalived", node },
       ],
       needsApproval: reclone,

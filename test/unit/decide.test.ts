@@ -156,7 +156,7 @@ describe("decide: the runbook's rules", () => {
     ]);
     const decision = decideFor(observations, { fenced: new Set(["node01"]), lastPrimary: "node02" });
     assert.equal(decision.scenario, "S2: old primary's node is back");
-    assert.deepEqual(kinds(decision), ["rejoin node01", "start-keepalived node01"]);
+    assert.deepEqual(kinds(decision), ["rejoin node01", "set-roles node02", "start-keepalived node01"]);
     assert.equal(decision.needsApproval, false);
   });
 

@@ -64,7 +64,7 @@ describe("the operator's plans", () => {
 
   test("rejoin uses pg_rewind; a re-clone is asked first; the primary cannot rejoin itself", () => {
     const plain = rejoinPlan(healthy(), "node02", false);
-    assert.deepEqual(kinds(plain), ["rejoin node02", "start-keepalived node02"]);
+    assert.deepEqual(kinds(plain), ["rejoin node02", "set-roles node01", "start-keepalived node02"]);
     assert.equal(plain.ok && plain.decision.needsApproval, false);
     const reclone = rejoinPlan(healthy(), "node02", true);
     assert.equal(reclone.ok && reclone.decision.needsApproval, true);
