@@ -6,7 +6,6 @@ import type { Decision } from "../../jobs/controller/remediation.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { SlackSender } from "../slack-sender.ts";
-import type { ThreadLines } from "../thread-lines.ts";
 import { incidentMessage, stepText } from "../views/incident-view.ts";
 
 /** How a decision that needs a person becomes an approval request (bot/remediation-approval.ts). */
@@ -18,9 +17,6 @@ export type AskForApproval = (incident: Incident, decision: Decision) => Promise
  * Slack being down never stops a remediation: failures to post are logged.
  */
 export class IncidentThreads implements IncidentReporter {
-  /** Each open incident's thread, batching lines at the channel's pace. */
-  private readonly threads = new Map<string, ThreadLines>();
-
   constructor(
     private readonly site: SiteConfig,
     private readonly sender: SlackSender,

@@ -7,6 +7,7 @@
  * The tests share one lab and run in order. Cleanup runs even when an assertion fails, but never
  * tears down a lab this file did not bring up.
  */
+
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -16,7 +17,7 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import pg from "pg";
+import type pg from "pg";
 import { loadSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
@@ -25,6 +26,7 @@ import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { labPaths } from "../../lab/index.ts";
 import { readEnvFile } from "../../lab/secrets.ts";
 import { createLogger } from "../../support/logger.ts";
+import { labQuery } from "../support/lab-postgres.ts";
 import { ownLab } from "../support/own-lab.ts";
 
 const _execFileAsync = promisify(execFile);
@@ -86,21 +88,8 @@ async function containerId(node: string): Promise<string | undefined> {
     );
 }
 
-async function query<T extends pg.QueryResultRow>(host: string, sql: string, values: unknown[] = []) {
-  const client = new pg.Client({
-    host,
-    port: 5432,
-    user: "postgres",
-    password: pgPassword,
-    database: "registry",
-  });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(host: string, sql: string, values: unknown[] = []) =>
+  labQuery<T>(host, sql, { password: pgPassword, database: "registry", values });
 
 function listening(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

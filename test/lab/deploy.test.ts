@@ -3,6 +3,7 @@
  * deploy, the site it leaves (VIP, primary, standby, Harbor, client access), and a second run
  * that changes nothing. Root needed; the lab comes down even when an assertion fails.
  */
+
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import pg from "pg";
+import type pg from "pg";
 import { stringify } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
@@ -19,6 +20,7 @@ import { labPaths, labUp, readEnvFile } from "../../lab/index.ts";
 import { isAlive } from "../../lab/processes.ts";
 import { readState } from "../../lab/state.ts";
 import { createLogger } from "../../support/logger.ts";
+import { labQuery } from "../support/lab-postgres.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
@@ -36,21 +38,8 @@ let env: Record<string, string> = {};
 const deploy = (...args: string[]) =>
   runCli(["--config", paths.config, "deploy", ...args], env, DEPLOY_TIMEOUT_MS);
 
-async function query<T extends pg.QueryResultRow>(host: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({
-    host,
-    port: 5432,
-    user: "postgres",
-    password: env.HARBOR_HA_PG_PASSWORD,
-    database: "postgres",
-  });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(host: string, sql: string) =>
+  labQuery<T>(host, sql, { password: env.HARBOR_HA_PG_PASSWORD });
 
 async function httpGet(url: string, auth?: string): Promise<{ status: number; body: string }> {
   const response = await fetch(url, {

@@ -11,6 +11,7 @@
  * Assertions are on what the actions did and what the site looks like afterwards, never on how
  * fast: each action's time is reported as a test diagnostic.
  */
+
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import { after, before, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
 import { loadSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
@@ -28,6 +29,7 @@ import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { LAB_REDIS_URL } from "../../lab/topology.ts";
 import { createLogger } from "../../support/logger.ts";
+import { labQuery } from "../support/lab-postgres.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
@@ -86,27 +88,8 @@ async function act<N extends JobName>(
   return result;
 }
 
-async function query<T extends pg.QueryResultRow>(
-  host: string,
-  sql: string,
-  values: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({
-    host,
-    port: 5432,
-    user: "postgres",
-    password: env.HARBOR_HA_PG_PASSWORD,
-    database: "postgres",
-    connectionTimeoutMillis: 3_000,
-  });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const query = <T extends pg.QueryResultRow>(host: string, sql: string, values: unknown[] = []) =>
+  labQuery<T>(host, sql, { password: env.HARBOR_HA_PG_PASSWORD, timeoutMs: 3_000, values });
 
 /** Polls until `check` passes (it throws otherwise) or the time is up; the last failure is the test's. */
 async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {

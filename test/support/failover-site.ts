@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Docker from "dockerode";
-import pg from "pg";
+import type pg from "pg";
 import { parseDocument } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
 import type { SiteConfig } from "../../config/schema.ts";
@@ -19,6 +19,7 @@ import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
 import { createLogger } from "../../support/logger.ts";
 import { waitForHttp } from "./chat-stack.ts";
+import { labQuery } from "./lab-postgres.ts";
 import { ownLab } from "./own-lab.ts";
 import { type Background, runCli, startCli } from "./processes.ts";
 import { freePort } from "./redis-server.ts";
@@ -82,31 +83,8 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
   }
 
   /** Runs the statements in order on one connection; the last one's rows. */
-  async function query<T extends pg.QueryResultRow>(
-    host: string,
-    sql: string | string[],
-    timeoutMs = 1_000,
-  ): Promise<T[]> {
-    const client = new pg.Client({
-      host,
-      port: 5432,
-      user: "postgres",
-      password: env.HARBOR_HA_PG_PASSWORD,
-      database: "postgres",
-      connectionTimeoutMillis: timeoutMs,
-      query_timeout: timeoutMs,
-    });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      let rows: T[] = [];
-      for (const statement of Array.isArray(sql) ? sql : [sql])
-        rows = (await client.query<T>(statement)).rows;
-      return rows;
-    } finally {
-      await client.end().catch(() => {});
-    }
-  }
+  const query = <T extends pg.QueryResultRow>(host: string, sql: string | string[], timeoutMs = 1_000) =>
+    labQuery<T>(host, sql, { password: env.HARBOR_HA_PG_PASSWORD, timeoutMs });
 
   /** Polls until a write through the VIP succeeds; resolves with the server that took it. */
   async function writableThroughVip(limitMs: number): Promise<{ server: string; afterMs: number }> {

@@ -22,13 +22,8 @@ const CONNECT_TIMEOUT_MS = 3_000;
 const STATEMENT_TIMEOUT_MS = 40_000;
 const POLL_MS = 100;
 
-/** One session for `work`, always closed; an abort of the job ends the session at once. */
-export async function withSession<T>(
-  target: PgTarget,
-  signal: AbortSignal,
-  work: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  signal.throwIfAborted();
+/** A client for the node's server as the superuser; a connection error never goes unhandled. */
+function actionClient(target: PgTarget, limits: pg.ClientConfig): pg.Client {
   const client = new pg.Client({
     host: target.host,
     port: target.port,
@@ -36,10 +31,23 @@ export async function withSession<T>(
     password: target.password,
     database: "postgres",
     application_name: "harbor-ha-action",
+    ...limits,
+  });
+  client.on("error", () => {});
+  return client;
+}
+
+/** One session for `work`, always closed; an abort of the job ends the session at once. */
+export async function withSession<T>(
+  target: PgTarget,
+  signal: AbortSignal,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  signal.throwIfAborted();
+  const client = actionClient(target, {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
   });
-  client.on("error", () => {});
   const end = () => void client.end().catch(() => {});
   signal.addEventListener("abort", end, { once: true });
   try {
@@ -56,17 +64,7 @@ export async function withSession<T>(
  * accepts the TCP connection in the kernel and then says nothing.
  */
 export async function answers(target: PgTarget, timeoutMs: number): Promise<boolean> {
-  const client = new pg.Client({
-    host: target.host,
-    port: target.port,
-    user: SUPERUSER,
-    password: target.password,
-    database: "postgres",
-    application_name: "harbor-ha-action",
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-  });
-  client.on("error", () => {});
+  const client = actionClient(target, { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
   try {
     await client.connect();
     await client.query("select 1");

@@ -1,0 +1,41 @@
+import pg from "pg";
+
+export interface LabQueryOptions {
+  readonly password: string | undefined;
+  readonly database?: string;
+  /** Connect and statement limit; none when undefined (the caller's test timeout bounds it). */
+  readonly timeoutMs?: number;
+  readonly values?: unknown[];
+}
+
+/**
+ * Runs the statements in order on one connection to a lab node's (or the VIP's) PostgreSQL as
+ * the superuser, and resolves with the last one's rows; the connection is always closed.
+ */
+export async function labQuery<T extends pg.QueryResultRow>(
+  host: string,
+  sql: string | readonly string[],
+  options: LabQueryOptions,
+): Promise<T[]> {
+  const client = new pg.Client({
+    host,
+    port: 5432,
+    user: "postgres",
+    password: options.password,
+    database: options.database ?? "postgres",
+    ...(options.timeoutMs
+      ? { connectionTimeoutMillis: options.timeoutMs, query_timeout: options.timeoutMs }
+      : {}),
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    let rows: T[] = [];
+    for (const statement of typeof sql === "string" ? [sql] : sql) {
+      rows = (await client.query<T>(statement, options.values)).rows;
+    }
+    return rows;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
