@@ -39,7 +39,7 @@ export function failoverChart(series: readonly SeriesResult[], title: string): s
   const labelWidth = 300;
   const rowHeight = 28;
   const top = 48;
-  const height = top + rows.length * rowHeight + 48;
+  const height = top + rows.length * rowHeight + 66;
   const all = rows.flatMap((s) => s.samples.map((x) => x.writableMs));
   const lo = 100;
   const hi = Math.max(10_000, 10 ** Math.ceil(Math.log10(Math.max(...all, 1))));
@@ -79,7 +79,7 @@ export function failoverChart(series: readonly SeriesResult[], title: string): s
     out.push(`<line x1="${p95}" y1="${cy - 7}" x2="${p95}" y2="${cy + 7}" stroke="#000" stroke-width="1"/>`);
   });
   out.push(
-    `<text x="${width - 20}" y="20" text-anchor="end" fill="#555">thick bar p50, thin bar p95, hollow dot: no write within the limit</text>`,
+    `<text x="${(labelWidth + width) / 2}" y="${axisY + 50}" text-anchor="middle" fill="#555">a dot per run; thick bar p50, thin bar p95; hollow dot: no write within the time limit</text>`,
   );
   out.push("</svg>");
   return `${out.join("\n")}\n`;
