@@ -1,5 +1,5 @@
 import { pad, seconds, times } from "./format.ts";
-import type { BenchResults, SeriesResult, Spread } from "./results.ts";
+import type { BenchResults, Ratio, SeriesResult, Spread } from "./results.ts";
 import { FAULT_TITLES } from "./system.ts";
 
 function triple(value: Spread | null): string {
@@ -66,7 +66,11 @@ export function renderReport(results: BenchResults): string {
   lines.push("");
   lines.push("Ours (asynchronous) as a ratio of each baseline (below 1 is faster):");
   for (const r of results.ratios) {
-    lines.push(`  ${pad(r.fault, 16)} vs ${pad(r.baseline, 24)} p50 ${times(r.p50)}  p95 ${times(r.p95)}`);
+    const [ours, theirs] = pairOf(results, r);
+    lines.push(
+      `  ${pad(r.fault, 16)} vs ${pad(r.baseline, 24)} p50 ${seconds(ours?.p50)} s vs ${seconds(theirs?.p50)} s (${times(r.p50)})` +
+        `   p95 ${seconds(ours?.p95)} s vs ${seconds(theirs?.p95)} s (${times(r.p95)})`,
+    );
   }
   if (results.chat) {
     const c = results.chat;
@@ -108,8 +112,9 @@ export function renderMarkdown(results: BenchResults): string {
   }
   lines.push("");
   for (const r of results.ratios) {
+    const [ours, theirs] = pairOf(results, r);
     lines.push(
-      `- ${r.fault}: harbor-ha takes ${times(r.p50)} (p50) and ${times(r.p95)} (p95) of ${r.baseline}'s time`,
+      `- ${r.fault}: harbor-ha p50 ${seconds(ours?.p50)} s / p95 ${seconds(ours?.p95)} s against ${r.baseline}'s ${seconds(theirs?.p50)} s / ${seconds(theirs?.p95)} s: ${times(r.p50)} and ${times(r.p95)} of its time`,
     );
   }
   if (results.chat) {
@@ -125,4 +130,11 @@ export function renderMarkdown(results: BenchResults): string {
   }
   lines.push("", "![failover times](bench/results/latest.svg)");
   return lines.join("\n");
+}
+
+/** Our asynchronous series and the baseline's behind a ratio, to print their figures beside it. */
+function pairOf(results: BenchResults, r: Ratio): [SeriesResult | undefined, SeriesResult | undefined] {
+  const find = (system: (s: SeriesResult) => boolean) =>
+    results.failover.find((s) => s.fault === r.fault && s.replication === "async" && system(s));
+  return [find((s) => s.system === "harbor-ha"), find((s) => s.system === r.baseline)];
 }
