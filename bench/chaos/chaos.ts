@@ -150,6 +150,28 @@ async function waitForPrimary(site: FailoverSite, limitMs: number): Promise<Node
   return site.until("a primary answers", () => site.currentPrimary(), limitMs);
 }
 
+/** Longer than detection plus keepalived's takeover: the site may look whole before it reacts. */
+const FAULT_DWELL_MS = 6_000;
+/** Whole in this many looks in a row (250 ms apart): not a moment between two steps of a plan. */
+const SETTLED_LOOKS = 4;
+
+/** Until the site is whole again and stays so; resolves with its primary. */
+async function settleAfterFault(site: FailoverSite, limitMs: number): Promise<NodeName> {
+  await new Promise((resolve) => setTimeout(resolve, FAULT_DWELL_MS));
+  let looks = 0;
+  return site.until(
+    "the site settles again",
+    async () => {
+      const primary = await site.currentPrimary();
+      const why = primary ? await site.whyUnsettled(primary) : "no primary answers";
+      looks = why ? 0 : looks + 1;
+      if (why) throw new Error(why);
+      return looks >= SETTLED_LOOKS ? primary : undefined;
+    },
+    limitMs,
+  );
+}
+
 /** Acknowledged ids that the final primary does not have. */
 async function lostWrites(primary: NodeName, password: string, acked: readonly number[]): Promise<number> {
   if (acked.length === 0) return 0;
@@ -213,7 +235,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       try {
         injected = await inject(site, fault, primaryBefore, pick);
         await injected.heal();
-        await site.settled(await waitForPrimary(site, 120_000));
+        await settleAfterFault(site, 180_000);
       } catch (caught) {
         error = (caught as Error).message.split("\n")[0];
         await injected.heal().catch(() => {});

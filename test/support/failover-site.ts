@@ -133,6 +133,43 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
     return { process: bot, port };
   }
 
+  /**
+   * Why the site is not whole now, or undefined when it is: the standby streams from the primary,
+   * keepalived runs on both, exactly one VIP holder and it is the primary, the roles answer as
+   * expected, and no incident is open in the alert channel (the next fault opens a thread of its own).
+   */
+  async function whyUnsettled(primary: NodeName): Promise<string | undefined> {
+    const standby = other(primary);
+    const rows = await query<{ client_addr: string; state: string }>(
+      ADDRESS[primary],
+      "select host(client_addr) as client_addr, state from pg_stat_replication",
+    );
+    if (!rows.some((row) => row.client_addr === ADDRESS[standby] && row.state === "streaming"))
+      return `${standby} does not stream from ${primary}`;
+    for (const node of NODES) {
+      const keepalived = await docker(node).getContainer(keepalivedContainerName(node)).inspect();
+      if (!keepalived.State.Running) return `keepalived is not running on ${node}`;
+    }
+    const holders = await vipHolders(NODES, VIP);
+    if (holders.length !== 1 || holders[0] !== primary)
+      return `the VIP is on [${holders.join(", ")}], not on ${primary} alone`;
+    const [recovery] = await query<{ standby: boolean }>(
+      ADDRESS[primary],
+      "select pg_is_in_recovery() as standby",
+    );
+    if (recovery?.standby !== false) return `${primary} is not a writable primary`;
+    const [standbyRecovery] = await query<{ standby: boolean }>(
+      ADDRESS[standby],
+      "select pg_is_in_recovery() as standby",
+    );
+    if (standbyRecovery?.standby !== true) return `${standby} is not in recovery`;
+    const open = requireEmulator()
+      .messages(requireSite().slack.alertChannel)
+      .filter((m) => m.thread_ts === undefined && /^:(rotating_light|gear|raised_hand):/.test(m.text));
+    if (open.length > 0) return `an incident is open: ${open[0]?.text.slice(0, 80)}`;
+    return undefined;
+  }
+
   return {
     paths,
     docker,
@@ -194,37 +231,14 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
 
     /** The site is whole again: one VIP holder, it runs the primary, the other node streams from it. */
     async settled(primary: NodeName): Promise<void> {
-      const standby = other(primary);
-      await until(`${standby} streaming from ${primary} with keepalived back`, async () => {
-        const rows = await query<{ client_addr: string; state: string }>(
-          ADDRESS[primary],
-          "select host(client_addr) as client_addr, state from pg_stat_replication",
-        );
-        const streaming = rows.some(
-          (row) => row.client_addr === ADDRESS[standby] && row.state === "streaming",
-        );
-        const keepalived = await docker(standby).getContainer(keepalivedContainerName(standby)).inspect();
-        return streaming && keepalived.State.Running ? true : undefined;
-      });
-      assert.deepEqual(await vipHolders(NODES, VIP), [primary], "exactly one VIP holder, the primary");
-      const [recovery] = await query<{ standby: boolean }>(
-        ADDRESS[primary],
-        "select pg_is_in_recovery() as standby",
-      );
-      assert.equal(recovery?.standby, false);
-      const [standbyRecovery] = await query<{ standby: boolean }>(
-        ADDRESS[standby],
-        "select pg_is_in_recovery() as standby",
-      );
-      assert.equal(standbyRecovery?.standby, true);
-      // The controller has closed its incident too: the next fault opens a thread of its own.
-      await until("no incident open in the alert channel", async () => {
-        const open = requireEmulator()
-          .messages(requireSite().slack.alertChannel)
-          .filter((m) => m.thread_ts === undefined && /^:(rotating_light|gear|raised_hand):/.test(m.text));
-        return open.length === 0 ? true : undefined;
+      await until(`the site settled with ${primary} the primary`, async () => {
+        const unsettled = await whyUnsettled(primary);
+        if (unsettled) throw new Error(unsettled);
+        return true;
       });
     },
+
+    whyUnsettled,
 
     /** The newest message's time in the alert channel: threads opened after it are the next fault's. */
     alertMark(): number {
