@@ -1,4 +1,5 @@
 import pg from "pg";
+import { closePg } from "../test/support/lab-postgres.ts";
 
 export interface PgTarget {
   readonly host: string;
@@ -29,7 +30,7 @@ export async function pgQuery<T extends pg.QueryResultRow>(
       rows = (await client.query<T>(statement)).rows;
     return rows;
   } finally {
-    await client.end().catch(() => {});
+    await closePg(client);
   }
 }
 

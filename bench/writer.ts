@@ -1,4 +1,5 @@
 import pg from "pg";
+import { closePg } from "../test/support/lab-postgres.ts";
 import { sleep } from "./processes.ts";
 import type { Ack } from "./recovery.ts";
 
@@ -63,7 +64,7 @@ export class Writer {
   private async drop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => {});
+    if (client) await closePg(client);
   }
 
   private async connect(): Promise<pg.Client> {

@@ -8,6 +8,7 @@ import type {
   HarborRestartRequest,
   HarborRestartResult,
   KeepalivedStartResult,
+  KeepalivedStopRequest,
   KeepalivedStopResult,
   PromoteRequest,
   PromoteResult,
@@ -66,7 +67,7 @@ export interface JobSpecs {
   /** Wait until this standby has replayed up to an LSN. */
   "postgres.wait-replay": { request: WaitReplayRequest; result: WaitReplayResult };
   /** Stop keepalived gracefully (priority 0: the VIP moves at once); no VIP left here. */
-  "keepalived.stop": { request: FencedRequest; result: KeepalivedStopResult };
+  "keepalived.stop": { request: KeepalivedStopRequest; result: KeepalivedStopResult };
   "keepalived.start": { request: FencedRequest; result: KeepalivedStartResult };
   /** Write the PostgreSQL role into keepalived's role file, so the VIP follows the primary. */
   "keepalived.set-role": { request: SetRoleRequest; result: SetRoleResult };

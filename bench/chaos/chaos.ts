@@ -13,6 +13,7 @@ import {
   other,
   VIP,
 } from "../../test/support/failover-site.ts";
+import { closePg } from "../../test/support/lab-postgres.ts";
 import { runCli } from "../../test/support/processes.ts";
 import { WRITER_TABLE, Writer } from "../writer.ts";
 import { type ChaosFault, chaosSchedule, seededRandom } from "./schedule.ts";
@@ -193,7 +194,7 @@ async function lostWrites(primary: NodeName, password: string, acked: readonly n
     );
     return acked.length - Number(rows[0]?.n ?? 0);
   } finally {
-    await client.end().catch(() => {});
+    await closePg(client);
   }
 }
 

@@ -68,7 +68,14 @@ export class ActionRunner {
           let keepalived: Awaited<ReturnType<typeof this.send<"keepalived.stop">>>;
           try {
             // keepalived's graceful exit takes about a second; an agent that says nothing in 6 s is gone.
-            keepalived = await this.send(action.node, "keepalived.stop", {}, context, `${index}a`, 6_000);
+            keepalived = await this.send(
+              action.node,
+              "keepalived.stop",
+              { untilVipReleased: true },
+              context,
+              `${index}a`,
+              6_000,
+            );
           } catch (error) {
             if (!isHarborHaError(error) || error.code !== "JOB_TIMEOUT") throw error;
             return report(...(await this.fenceBySsh(action.node)));

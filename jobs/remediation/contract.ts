@@ -14,6 +14,14 @@ export interface FencedRequest {
   readonly fencingToken: number;
 }
 
+export interface KeepalivedStopRequest extends FencedRequest {
+  /**
+   * Return once this node has released the VIP (its priority-0 advert), without waiting about a
+   * second more for keepalived to exit: the fence of a failover. A stop before a start must wait.
+   */
+  readonly untilVipReleased?: boolean;
+}
+
 export interface ActionTiming {
   /** "stop pg-node01", "pg_promote", "verify a write". */
   readonly step: string;

@@ -36,6 +36,23 @@ export async function labQuery<T extends pg.QueryResultRow>(
     }
     return rows;
   } finally {
-    await client.end().catch(() => {});
+    await closePg(client);
   }
+}
+
+/**
+ * Ends a session without hanging on a peer that has gone: a node cut off or frozen never answers
+ * the goodbye, and its socket would keep the process alive for minutes. After a short grace the
+ * socket is destroyed.
+ */
+export async function closePg(client: pg.Client, graceMs = 500): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -1,10 +1,19 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KeepalivedStopFacts } from "../../remediation/contract.ts";
 import { ActionFailure } from "./action-run.ts";
 import type { RemediationAction } from "./fenced-executor.ts";
-import { holdsVip, keepalivedHere, removeVip } from "./keepalived-node.ts";
+import { holdsVip, type KeepalivedHere, keepalivedHere, removeVip } from "./keepalived-node.ts";
 
 /** A graceful stop hands the VIP over in 0.63 s (LAB.md); SIGKILL after this would leave it behind. */
 const STOP_TIMEOUT_SECONDS = 10;
+const VIP_POLL_MS = 25;
+
+/** Resolves once this node no longer holds the VIP (bounded by the stop's own timeout). */
+async function vipReleased(here: KeepalivedHere): Promise<"vip-released"> {
+  const deadline = Date.now() + STOP_TIMEOUT_SECONDS * 1000;
+  while ((await holdsVip(here)) && Date.now() < deadline) await sleep(VIP_POLL_MS);
+  return "vip-released";
+}
 
 /**
  * keepalived.stop: keepalived on this node stops gracefully (SIGTERM, Docker's default for its
@@ -14,7 +23,7 @@ const STOP_TIMEOUT_SECONDS = 10;
  */
 export const stopKeepalived: RemediationAction<"keepalived.stop"> = async (
   context,
-  _request,
+  request,
   _signal,
   run,
 ) => {
@@ -22,10 +31,16 @@ export const stopKeepalived: RemediationAction<"keepalived.stop"> = async (
   const state = await run.step("inspect", () => here.containers.inspect(here.container));
   const wasRunning = state?.running ?? false;
   if (wasRunning) {
-    await run.step(`stop ${here.container} (SIGTERM, priority 0 advert)`, () =>
-      here.containers.stop(here.container, STOP_TIMEOUT_SECONDS),
+    // keepalived exits about a second after SIGTERM, but its priority-0 advert and the VIP's
+    // removal come first, and they are all a failover's fence waits for (untilVipReleased): the
+    // step ends at whichever is first, and the exit completes on its own (docker SIGKILLs it
+    // after the timeout).
+    const exited = here.containers.stop(here.container, STOP_TIMEOUT_SECONDS).then(() => "exited" as const);
+    exited.catch(() => {});
+    const first = await run.step(`stop ${here.container} (SIGTERM, priority 0 advert)`, () =>
+      request.untilVipReleased ? Promise.race([exited, vipReleased(here)]) : exited,
     );
-    const after = await here.containers.inspect(here.container);
+    const after = first === "exited" ? await here.containers.inspect(here.container) : undefined;
     if (after?.running) {
       throw new ActionFailure(
         "stop-failed",
