@@ -24,6 +24,7 @@ const execFileAsync = promisify(execFile);
 /** How long a cut node stays off the network: past the primary lease, so the far side fails over. */
 const LINK_CUT_MS = 15_000;
 const REDIS_DOWN_MS = 5_000;
+const SIGSTOP_LIMIT_MS = 30_000;
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -101,7 +102,15 @@ async function inject(
       process.kill(pid, "SIGSTOP");
       return {
         heal: async () => {
-          // The fence kills it; should it not, it must not stay frozen.
+          // Frozen until the peer has taken over (the fence kills it); should that not happen
+          // within the limit, it must not stay frozen.
+          await site
+            .until(
+              "the peer promoted",
+              async () => ((await site.currentPrimary()) === other(primary) ? true : undefined),
+              SIGSTOP_LIMIT_MS,
+            )
+            .catch(() => {});
           try {
             process.kill(pid, "SIGCONT");
           } catch {}
