@@ -4,9 +4,15 @@
  * full run is `npm run chaos` (50 faults). Root needed; the lab always comes down.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { chaosTable, runChaos } from "../../bench/chaos/chaos.ts";
 import { CHAOS_FAULTS } from "../../bench/chaos/schedule.ts";
+
+// A session to a node that vanished with the lab must never keep this file's process (and the
+// whole suite) waiting: sessions are closed with closePg, and this is the last resort.
+after(() => {
+  setTimeout(() => process.exit(process.exitCode), 5_000).unref();
+});
 
 test("chaos, seed 1, each fault once: no split brain, no acknowledged write lost, every fault settles", async (t) => {
   const report = await runChaos({ seed: 1, faults: CHAOS_FAULTS.length, log: (line) => t.diagnostic(line) });
