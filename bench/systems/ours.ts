@@ -14,6 +14,7 @@ import { vipHolders } from "../../test/support/vip.ts";
 import { milestonesFromBotLog } from "../bot-log.ts";
 import { ADDRESS, NODES, type NodeName, peerOf, VIP } from "../lab-facts.ts";
 import { isPrimary, pgQuery } from "../pg-client.ts";
+import { pollUntil } from "../poll.ts";
 import { sh, sleep } from "../processes.ts";
 import type { BenchSystem, FaultKind, InjectedFault, Replication, SystemMilestones } from "../system.ts";
 
@@ -153,23 +154,15 @@ export class OursSystem implements BenchSystem {
     });
   }
 
-  private async until(what: string, probe: () => Promise<boolean>, limitMs = 180_000): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        if (await probe()) return;
-      } catch (error) {
-        last = (error as Error).message;
-      }
-      await sleep(250);
-    }
-    const tail = (this.bot?.output() ?? "")
-      .split("\n")
-      .filter((line) => /controller|error|warn/.test(line))
-      .slice(-20)
-      .join("\n");
-    throw new Error(`harbor-ha: ${what} did not happen within ${limitMs} ms ${last}\n${tail}`);
+  private until(what: string, probe: () => Promise<boolean>, limitMs = 180_000): Promise<void> {
+    return pollUntil(`harbor-ha: ${what}`, probe, limitMs, {
+      context: () =>
+        (this.bot?.output() ?? "")
+          .split("\n")
+          .filter((line) => /controller|error|warn/.test(line))
+          .slice(-20)
+          .join("\n"),
+    });
   }
 }
 

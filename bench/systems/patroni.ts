@@ -4,7 +4,8 @@ import { labPaths } from "../../lab/index.ts";
 import { vipHolders } from "../../test/support/vip.ts";
 import { ADDRESS, HOST_ADDRESS, NODES, type NodeName, VIP } from "../lab-facts.ts";
 import { isPrimary, pgQuery } from "../pg-client.ts";
-import { sleep, startTracked, stopTracked, type Tracked } from "../processes.ts";
+import { pollUntil } from "../poll.ts";
+import { startTracked, stopTracked, type Tracked } from "../processes.ts";
 import type { BenchSystem, FaultKind, InjectedFault, SystemMilestones } from "../system.ts";
 import { hostPgLayout, killPostgres, postgresOwner, stopPostgres } from "./host-postgres.ts";
 import { removeVip } from "./ours.ts";
@@ -158,17 +159,7 @@ export class PatroniSystem implements BenchSystem {
     rmSync(this.etcdDir, { recursive: true, force: true });
   }
 
-  private async until(what: string, probe: () => Promise<boolean>, limitMs: number): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        if (await probe()) return;
-      } catch (error) {
-        last = (error as Error).message;
-      }
-      await sleep(250);
-    }
-    throw new Error(`patroni: ${what} did not happen within ${limitMs} ms ${last}`);
+  private until(what: string, probe: () => Promise<boolean>, limitMs: number): Promise<void> {
+    return pollUntil(`patroni: ${what}`, probe, limitMs);
   }
 }

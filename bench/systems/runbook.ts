@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { vipHolders } from "../../test/support/vip.ts";
 import { ADDRESS, NODES, type NodeName, peerOf, VIP } from "../lab-facts.ts";
 import { pgQuery } from "../pg-client.ts";
-import { killTree, sh, sleep, startTracked, stopTracked, type Tracked } from "../processes.ts";
+import { pollUntil } from "../poll.ts";
+import { killTree, sh, startTracked, stopTracked, type Tracked } from "../processes.ts";
 import type { BenchSystem, FaultKind, InjectedFault, SystemMilestones } from "../system.ts";
 import { Crontab } from "./cron.ts";
 import { hostPgLayout, killPostgres, PG_BIN, postgresOwner, stopPostgres } from "./host-postgres.ts";
@@ -218,17 +219,7 @@ export class RunbookSystem implements BenchSystem {
     for (const name of NODES) rmSync(this.nodes[name].dir, { recursive: true, force: true });
   }
 
-  private async until(what: string, probe: () => Promise<boolean>, limitMs: number): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        if (await probe()) return;
-      } catch (error) {
-        last = (error as Error).message;
-      }
-      await sleep(200);
-    }
-    throw new Error(`runbook: ${what} did not happen within ${limitMs} ms ${last}`);
+  private until(what: string, probe: () => Promise<boolean>, limitMs: number): Promise<void> {
+    return pollUntil(`runbook: ${what}`, probe, limitMs, { intervalMs: 200 });
   }
 }
