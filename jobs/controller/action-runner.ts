@@ -31,6 +31,8 @@ export interface PlanContext {
   blockedLsn?: string;
   /** Nodes whose agent is silent: they are fenced over SSH, without waiting for their agent. */
   readonly silentNodes?: ReadonlySet<string>;
+  /** Nodes this plan has fenced: their keepalived is stopped (or still stopping). */
+  fencedHere?: Set<string>;
 }
 
 type RemediationResult = ActionResult<object>;
@@ -80,6 +82,8 @@ export class ActionRunner {
             if (!isHarborHaError(error) || error.code !== "JOB_TIMEOUT") throw error;
             return report(...(await this.fenceBySsh(action.node)));
           }
+          // Whatever the outcome, its keepalived was told to stop: set-roles leaves its role file alone.
+          context.fencedHere = new Set([...(context.fencedHere ?? []), action.node]);
           const postgres = await this.send(action.node, "postgres.fence", {}, context, `${index}b`);
           const lastLsn = postgres.ok ? postgres.lastLsn : null;
           context.oldPrimaryLastLsn = lastLsn;
@@ -91,12 +95,17 @@ export class ActionRunner {
           const results = await Promise.all(
             this.site.nodes.map((node) =>
               // A silent node's role file cannot be written; waiting for its agent would only hold
-              // the promotion. Its keepalived is stopped (fenced) or lowered (self-fenced), and the
-              // rejoin sets the roles again before starting it.
-              context.silentNodes?.has(node.name) && node.name !== action.primary
+              // the promotion. A node fenced in this plan must not be written either: a role file
+              // changed under a keepalived that is still exiting makes it advertise a priority
+              // again after its priority-0 goodbye, and the peer then waits its full master down
+              // timer (3.6 s) before taking the VIP. The rejoin sets the roles before a start.
+              node.name !== action.primary &&
+              (context.silentNodes?.has(node.name) || context.fencedHere?.has(node.name))
                 ? Promise.resolve({
                     ok: false,
-                    detail: `${node.name}: not written, its agent is silent`,
+                    detail: context.fencedHere?.has(node.name)
+                      ? `${node.name}: not written now, its keepalived is stopping (a rejoin sets it before starting it)`
+                      : `${node.name}: not written, its agent is silent`,
                   } as RemediationResult)
                 : this.send(
                     node.name,

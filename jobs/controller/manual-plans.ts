@@ -64,6 +64,8 @@ export function switchoverPlan(snapshot: ClusterSnapshot, target?: string): Manu
     { kind: "promote", node: to },
     { kind: "verify-write", node: to },
     { kind: "rejoin", node: from, primary: to },
+    // The fence left the old primary's role file alone (its keepalived was stopping).
+    { kind: "set-roles", primary: to },
     { kind: "start-keepalived", node: from },
   ];
   return {

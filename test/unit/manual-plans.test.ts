@@ -25,6 +25,7 @@ describe("the operator's plans", () => {
       "promote node02",
       "verify-write node02",
       "rejoin node01",
+      "set-roles node02",
       "start-keepalived node01",
     ]);
   });
