@@ -141,6 +141,8 @@ export class ActionRunner {
             ...said(await this.send(action.node, "postgres.restart", {}, context, String(index))),
           );
         case "rejoin": {
+          // Rejoined, it is a standby like any other: set-roles writes its role file again.
+          context.fencedHere?.delete(action.node);
           const primary = this.site.nodes.find((node) => node.name === action.primary);
           if (!primary) return report(false, `no node named ${action.primary}`);
           const result = await this.send(

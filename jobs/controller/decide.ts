@@ -158,11 +158,14 @@ function failoverTo(input: DecideInput, from: string, why: string): Match {
   }
   const facts = readingOf(target.observation?.postgres);
   const lag = lsnBytes(input.memory.lastPrimaryLsn, facts?.receivedLsn) ?? facts?.replayLagBytes ?? 0;
+  // The role files change last: written while the peer waits out the short timer of the fenced
+  // node's priority-0 goodbye, a priority change restarts its full master down timer (3.6 s),
+  // and the VIP would arrive that much later.
   const actions: RemediationAction[] = [
     { kind: "fence", node: from },
-    { kind: "set-roles", primary: target.node },
     { kind: "promote", node: target.node },
     { kind: "verify-write", node: target.node },
+    { kind: "set-roles", primary: target.node },
   ];
   const plan = actions.map(describeAction).join(", then ");
   if (lag > input.policy.maxLagBytes) {

@@ -60,11 +60,11 @@ export function switchoverPlan(snapshot: ClusterSnapshot, target?: string): Manu
     { kind: "block-writes", node: from },
     { kind: "wait-replay", node: to },
     { kind: "fence", node: from },
-    { kind: "set-roles", primary: to },
+    // The VIP moves by the fenced node's priority-0 goodbye; the role files change after the
+    // move (see failoverTo in decide.ts) and before the old primary's keepalived starts again.
     { kind: "promote", node: to },
     { kind: "verify-write", node: to },
     { kind: "rejoin", node: from, primary: to },
-    // The fence left the old primary's role file alone (its keepalived was stopping).
     { kind: "set-roles", primary: to },
     { kind: "start-keepalived", node: from },
   ];
@@ -107,9 +107,9 @@ export function failoverPlan(
       scenario: "manual failover",
       actions: [
         { kind: "fence", node: from },
-        { kind: "set-roles", primary: standby.node },
         { kind: "promote", node: standby.node },
         { kind: "verify-write", node: standby.node },
+        { kind: "set-roles", primary: standby.node },
       ],
       needsApproval: true,
       forced: true,

@@ -31,7 +31,7 @@ function memory(changes: Partial<ControllerMemory> = {}): ControllerMemory {
   };
 }
 
-const FAILOVER_TO_NODE02 = ["fence node01", "set-roles node02", "promote node02", "verify-write node02"];
+const FAILOVER_TO_NODE02 = ["fence node01", "promote node02", "verify-write node02", "set-roles node02"];
 
 /** keepalived's master down interval with the example's 1 s adverts. */
 const TAKEOVER_MS = 4_000;

@@ -21,7 +21,6 @@ describe("the operator's plans", () => {
       "block-writes node01",
       "wait-replay node02",
       "fence node01",
-      "set-roles node02",
       "promote node02",
       "verify-write node02",
       "rejoin node01",
