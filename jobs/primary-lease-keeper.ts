@@ -1,4 +1,3 @@
-import { Socket } from "node:net";
 import type Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { nodeDataPath } from "../config/node-paths.ts";
@@ -6,6 +5,7 @@ import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { NodeObservation } from "../probes/observation.ts";
 import { describeError } from "../probes/reading.ts";
 import type { Logger } from "../support/logger.ts";
+import { tcpProbe } from "../support/tcp-probe.ts";
 import { Containers } from "./adapters/containers.ts";
 import { keepalivedLayout, roleFileContent } from "./deploy/keepalived-conf.ts";
 import { postgresContainerName } from "./deploy/postgres-config.ts";
@@ -16,20 +16,9 @@ const PEER_CONNECT_TIMEOUT_MS = 500;
 /** The self-fence has half a lease; a fast shutdown takes a tenth of a second. */
 const SELF_FENCE_STOP_SECONDS = 2;
 
-/** Does anything answer a TCP connection at address:port? (Refused counts as reachable.) */
-export function tcpAnswers(address: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (reachable: boolean) => {
-      socket.destroy();
-      resolve(reachable);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    // A refusal is an answer from the peer's kernel: the network to it works.
-    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "ECONNREFUSED"));
-    socket.connect(port, address);
-  });
+/** Does anything answer a TCP connection at address:port? A refusal is the peer's kernel answering. */
+export async function tcpAnswers(address: string, port: number, timeoutMs: number): Promise<boolean> {
+  return (await tcpProbe(address, port, timeoutMs)) !== "unreachable";
 }
 
 export interface PrimaryLeaseKeeperOptions {

@@ -1,5 +1,5 @@
-import { Socket } from "node:net";
 import pg from "pg";
+import { tcpProbe } from "../../../support/tcp-probe.ts";
 
 /**
  * What the agent asks PostgreSQL servers over TCP, as any client of the site would: the agent
@@ -79,16 +79,6 @@ export async function queryAs<T extends pg.QueryResultRow>(
 }
 
 /** True when something accepts TCP connections on address:port (checked before our server starts). */
-export function portTaken(address: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (taken: boolean) => {
-      socket.destroy();
-      resolve(taken);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-    socket.connect(port, address);
-  });
+export async function portTaken(address: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return (await tcpProbe(address, port, timeoutMs)) === "connected";
 }
