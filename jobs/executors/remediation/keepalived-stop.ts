@@ -35,10 +35,13 @@ export const stopKeepalived: RemediationAction<"keepalived.stop"> = async (
     // removal come first, and they are all a failover's fence waits for (untilVipReleased): the
     // step ends at whichever is first, and the exit completes on its own (docker SIGKILLs it
     // after the timeout).
+    // A node without the VIP has nothing to hand over: it waits for the exit, so what comes next
+    // (a rejoin's plan) sees keepalived stopped.
+    const handOver = request.untilVipReleased === true && (await holdsVip(here));
     const exited = here.containers.stop(here.container, STOP_TIMEOUT_SECONDS).then(() => "exited" as const);
     exited.catch(() => {});
     const first = await run.step(`stop ${here.container} (SIGTERM, priority 0 advert)`, () =>
-      request.untilVipReleased ? Promise.race([exited, vipReleased(here)]) : exited,
+      handOver ? Promise.race([exited, vipReleased(here)]) : exited,
     );
     const after = first === "exited" ? await here.containers.inspect(here.container) : undefined;
     if (after?.running) {
