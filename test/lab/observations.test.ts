@@ -8,6 +8,7 @@
  * Assertions are on what is observed, never on how fast: durations and memory are reported as
  * test diagnostics.
  */
+
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { Redis } from "ioredis";
+import { ADDRESS, VIP } from "../../bench/lab-facts.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { LAB_REDIS_URL } from "../../lab/topology.ts";
@@ -34,8 +36,6 @@ const logger = createLogger({
 const lab = ownLab(logger);
 const paths = labPaths();
 const SITE = "lab";
-const VIP = "10.77.0.100";
-const ADDRESS = { node01: "10.77.0.11", node02: "10.77.0.12" } as const;
 const DEPLOY_TIMEOUT_MS = 600_000;
 /** Generous: a deploy's last steps (Harbor on each node) settle a little after it returns. */
 const SETTLE_MS = 60_000;

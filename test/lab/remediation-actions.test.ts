@@ -20,6 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { Redis } from "ioredis";
 import type pg from "pg";
+import { ADDRESS, NODES, VIP } from "../../bench/lab-facts.ts";
 import { loadSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
@@ -42,9 +43,6 @@ const logger = createLogger({
 const lab = ownLab(logger);
 const paths = labPaths();
 const SITE = "lab";
-const VIP = "10.77.0.100";
-const ADDRESS = { node01: "10.77.0.11", node02: "10.77.0.12" } as const;
-const NODES = ["node01", "node02"] as const;
 const DEPLOY_TIMEOUT_MS = 600_000;
 /** keepalived's election after a start or a priority change: 3 adverts, a skew, a margin. */
 const VRRP_SETTLE_MS = 6_000;

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import Docker from "dockerode";
 import type pg from "pg";
 import { parseDocument } from "yaml";
+import { ADDRESS, NODES, type NodeName, peerOf as other, VIP } from "../../bench/lab-facts.ts";
 import { loadSiteConfig } from "../../config/load.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
@@ -25,11 +26,7 @@ import { type Background, runCli, startCli } from "./processes.ts";
 import { freePort } from "./redis-server.ts";
 import { vipHolders } from "./vip.ts";
 
-export const VIP = "10.77.0.100";
-export const NODES = ["node01", "node02"] as const;
-export type NodeName = (typeof NODES)[number];
-export const ADDRESS: Record<NodeName, string> = { node01: "10.77.0.11", node02: "10.77.0.12" };
-export const other = (node: NodeName): NodeName => (node === "node01" ? "node02" : "node01");
+export { ADDRESS, NODES, type NodeName, other, VIP };
 
 export interface Bot {
   readonly process: Background;
