@@ -136,6 +136,26 @@ export function keepalivedStopped(observation: NodeObservation): NodeObservation
   };
 }
 
+/** The same observation with Harbor's health naming these components unhealthy (and these healthy). */
+export function harborUnhealthy(
+  observation: NodeObservation,
+  unhealthy: readonly string[],
+  healthy: readonly string[] = [],
+): NodeObservation {
+  return {
+    ...observation,
+    harbor: {
+      ok: true,
+      durationMs: 1,
+      healthy: false,
+      components: [
+        ...healthy.map((name) => ({ name, status: "healthy" })),
+        ...unhealthy.map((name) => ({ name, status: "unhealthy" })),
+      ],
+    },
+  };
+}
+
 /** The same observation with PostgreSQL's container down (stopped, absent). */
 export function postgresDown(
   observation: NodeObservation,

@@ -5,6 +5,7 @@ import { buildSnapshot } from "../../jobs/controller/snapshot.ts";
 import type { NodeObservation } from "../../probes/observation.ts";
 import {
   FIXTURE_NOW,
+  harborUnhealthy,
   healthyObservation,
   healthyPair,
   keepalivedStopped,
@@ -251,19 +252,10 @@ describe("decide: the runbook's rules", () => {
 
   test("Harbor unhealthy on a sound site: its failing components restart", () => {
     const observations = healthyPair();
-    const node02 = healthyObservation("node02", { primary: false });
-    observations.set("node02", {
-      ...node02,
-      harbor: {
-        ok: true,
-        durationMs: 1,
-        healthy: false,
-        components: [
-          { name: "core", status: "healthy" },
-          { name: "registry", status: "unhealthy" },
-        ],
-      },
-    });
+    observations.set(
+      "node02",
+      harborUnhealthy(healthyObservation("node02", { primary: false }), ["registry"], ["core"]),
+    );
     const decision = decideFor(observations);
     assert.equal(decision.scenario, "Harbor unhealthy");
     assert.deepEqual(decision.actions, [
@@ -274,16 +266,7 @@ describe("decide: the runbook's rules", () => {
 
 test("Harbor waits longer than a database fault before a restart: it recovers by itself after a failover", () => {
   const observations = healthyPair();
-  const node02 = healthyObservation("node02", { primary: false });
-  observations.set("node02", {
-    ...node02,
-    harbor: {
-      ok: true,
-      durationMs: 1,
-      healthy: false,
-      components: [{ name: "registry", status: "unhealthy" }],
-    },
-  });
+  observations.set("node02", harborUnhealthy(healthyObservation("node02", { primary: false }), ["registry"]));
   const counted = (count: number) => new Map([["harbor-unhealthy:node02", count]]);
   assert.equal(decideFor(observations, { confirmations: counted(policy.confirmations) }).scenario, "healthy");
   assert.equal(
@@ -294,16 +277,8 @@ test("Harbor waits longer than a database fault before a restart: it recovers by
 
 test("Harbor failing only on its database is left to the database rules: no Harbor restart fixes PostgreSQL", () => {
   const observations = healthyPair();
-  const node02 = healthyObservation("node02", { primary: false });
-  const harbor = (names: string[]) => ({
-    ...node02,
-    harbor: {
-      ok: true as const,
-      durationMs: 1,
-      healthy: false,
-      components: names.map((name) => ({ name, status: "unhealthy" })),
-    },
-  });
+  const harbor = (names: string[]) =>
+    harborUnhealthy(healthyObservation("node02", { primary: false }), names);
   observations.set("node02", harbor(["database"]));
   assert.equal(decideFor(observations).scenario, "healthy");
   observations.set("node02", harbor(["database", "core"]));
