@@ -37,6 +37,20 @@ export interface PlanContext {
 
 type RemediationResult = ActionResult<object>;
 
+/**
+ * Why set-roles leaves a node's role file alone, if it does. A silent node's cannot be written,
+ * and waiting for its agent would only hold the promotion. A node fenced in this plan must not be
+ * written either: a role file changed under a keepalived that is still exiting makes it advertise
+ * a priority again after its priority-0 goodbye, and the peer then waits its full master down
+ * timer (3.6 s) before taking the VIP. A rejoin sets the roles before keepalived starts again.
+ */
+function roleFileSkipped(node: string, context: PlanContext): string | undefined {
+  if (context.silentNodes?.has(node)) return "not written, its agent is silent";
+  if (context.fencedHere?.has(node))
+    return "not written now, its keepalived is stopping (a rejoin sets it before starting it)";
+  return undefined;
+}
+
 /** An agent's answer as a plan step's outcome: whether it holds, and its sentence. */
 const said = (result: RemediationResult): [boolean, string] => [result.ok, result.detail];
 
@@ -66,7 +80,8 @@ export class ActionRunner {
     try {
       switch (action.kind) {
         case "fence": {
-          if (context.silentNodes?.has(action.node)) return report(...(await this.fenceBySsh(action.node)));
+          if (context.silentNodes?.has(action.node))
+            return report(...(await this.fenceWithoutAgent(action.node)));
           let keepalived: Awaited<ReturnType<typeof this.send<"keepalived.stop">>>;
           try {
             // keepalived's graceful exit takes about a second; an agent that says nothing in 6 s is gone.
@@ -80,10 +95,11 @@ export class ActionRunner {
             );
           } catch (error) {
             if (!isHarborHaError(error) || error.code !== "JOB_TIMEOUT") throw error;
-            return report(...(await this.fenceBySsh(action.node)));
+            return report(...(await this.fenceWithoutAgent(action.node)));
           }
           // Whatever the outcome, its keepalived was told to stop: set-roles leaves its role file alone.
-          context.fencedHere = new Set([...(context.fencedHere ?? []), action.node]);
+          context.fencedHere ??= new Set();
+          context.fencedHere.add(action.node);
           const postgres = await this.send(action.node, "postgres.fence", {}, context, `${index}b`);
           const lastLsn = postgres.ok ? postgres.lastLsn : null;
           context.oldPrimaryLastLsn = lastLsn;
@@ -93,32 +109,21 @@ export class ActionRunner {
         }
         case "set-roles": {
           const results = await Promise.all(
-            this.site.nodes.map((node) =>
-              // A silent node's role file cannot be written; waiting for its agent would only hold
-              // the promotion. A node fenced in this plan must not be written either: a role file
-              // changed under a keepalived that is still exiting makes it advertise a priority
-              // again after its priority-0 goodbye, and the peer then waits its full master down
-              // timer (3.6 s) before taking the VIP. The rejoin sets the roles before a start.
-              node.name !== action.primary &&
-              (context.silentNodes?.has(node.name) || context.fencedHere?.has(node.name))
-                ? Promise.resolve({
-                    ok: false,
-                    detail: context.fencedHere?.has(node.name)
-                      ? `${node.name}: not written now, its keepalived is stopping (a rejoin sets it before starting it)`
-                      : `${node.name}: not written, its agent is silent`,
-                  } as RemediationResult)
-                : this.send(
-                    node.name,
-                    "keepalived.set-role",
-                    { role: node.name === action.primary ? "primary" : "standby" },
-                    context,
-                    `${index}-${node.name}`,
-                    3_000,
-                  ).catch(
-                    (error: unknown) =>
-                      ({ ok: false, detail: `${node.name}: ${errorMessage(error)}` }) as RemediationResult,
-                  ),
-            ),
+            this.site.nodes.map((node) => {
+              const skipped = node.name === action.primary ? undefined : roleFileSkipped(node.name, context);
+              if (skipped) return { ok: false, detail: `${node.name}: ${skipped}` } as RemediationResult;
+              return this.send(
+                node.name,
+                "keepalived.set-role",
+                { role: node.name === action.primary ? "primary" : "standby" },
+                context,
+                `${index}-${node.name}`,
+                3_000,
+              ).catch(
+                (error: unknown) =>
+                  ({ ok: false, detail: `${node.name}: ${errorMessage(error)}` }) as RemediationResult,
+              );
+            }),
           );
           // A silent node's role file cannot be written; the primary-to-be's must be.
           const primaryOk = results[this.site.nodes.findIndex((n) => n.name === action.primary)]?.ok ?? false;
@@ -217,7 +222,7 @@ export class ActionRunner {
    * proof. A lease that is still renewed means the node's primary is alive and talking to Redis:
    * promoting beside it could make two primaries, so the plan stops there for a person.
    */
-  private async fenceBySsh(name: string): Promise<[boolean, string]> {
+  private async fenceWithoutAgent(name: string): Promise<[boolean, string]> {
     const node = this.site.nodes.find((candidate) => candidate.name === name);
     if (!node) return [false, `no node named ${name}`];
     const result = await fenceOverSsh(node);
