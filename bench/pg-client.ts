@@ -1,5 +1,5 @@
-import pg from "pg";
-import { closePg } from "../test/support/lab-postgres.ts";
+import type pg from "pg";
+import { labQuery } from "../test/support/lab-postgres.ts";
 
 export interface PgTarget {
   readonly host: string;
@@ -8,30 +8,16 @@ export interface PgTarget {
 }
 
 /** Runs statements in order on a fresh connection; the last one's rows. Bounded by `timeoutMs`. */
-export async function pgQuery<T extends pg.QueryResultRow>(
+export function pgQuery<T extends pg.QueryResultRow>(
   target: PgTarget,
   sql: string | readonly string[],
   timeoutMs = 1_000,
 ): Promise<T[]> {
-  const client = new pg.Client({
-    host: target.host,
-    port: 5432,
-    user: target.user ?? "postgres",
+  return labQuery<T>(target.host, sql, {
     password: target.password,
-    database: "postgres",
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
+    ...(target.user ? { user: target.user } : {}),
+    timeoutMs,
   });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    let rows: T[] = [];
-    for (const statement of typeof sql === "string" ? [sql] : sql)
-      rows = (await client.query<T>(statement)).rows;
-    return rows;
-  } finally {
-    await closePg(client);
-  }
 }
 
 /** True when the server answers and is not in recovery; false for a standby or no answer. */

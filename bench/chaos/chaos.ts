@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import pg from "pg";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { REDIS_PROCESS_KEY, readState } from "../../lab/state.ts";
@@ -13,8 +12,9 @@ import {
   other,
   VIP,
 } from "../../test/support/failover-site.ts";
-import { closePg } from "../../test/support/lab-postgres.ts";
+import { labQuery } from "../../test/support/lab-postgres.ts";
 import { runCli } from "../../test/support/processes.ts";
+import { lostWrites } from "../lost-writes.ts";
 import { WRITER_TABLE, Writer } from "../writer.ts";
 import { type ChaosFault, chaosSchedule, seededRandom } from "./schedule.ts";
 import { type SplitBrainMoment, SplitBrainWatch } from "./split-brain.ts";
@@ -182,29 +182,26 @@ async function settleAfterFault(site: FailoverSite, limitMs: number): Promise<No
   );
 }
 
-/** Acknowledged ids that the final primary does not have. */
-async function lostWrites(primary: NodeName, password: string, acked: readonly number[]): Promise<number> {
+/** How many acknowledged ids the final primary does not have (bench/lost-writes.ts). */
+async function countLostWrites(
+  primary: NodeName,
+  password: string,
+  acked: readonly number[],
+): Promise<number> {
   if (acked.length === 0) return 0;
-  const client = new pg.Client({
-    host: ADDRESS[primary],
-    port: 5432,
-    user: "postgres",
-    password,
-    database: "postgres",
-    connectionTimeoutMillis: 3_000,
-    query_timeout: 30_000,
-  });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: string }>(
-      `select count(*) as n from ${WRITER_TABLE} where id = any($1::bigint[])`,
-      [acked],
-    );
-    return acked.length - Number(rows[0]?.n ?? 0);
-  } finally {
-    await closePg(client);
-  }
+  const rows = await labQuery<{ id: string }>(
+    ADDRESS[primary],
+    `select id from ${WRITER_TABLE} where id = any($1::bigint[])`,
+    {
+      password,
+      timeoutMs: 30_000,
+      values: [acked],
+    },
+  );
+  return lostWrites(
+    acked,
+    rows.map((row) => Number(row.id)),
+  ).length;
 }
 
 /**
@@ -276,7 +273,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       outcomes,
       splitBrain: watch.moments(site.site.keepalived.advertInt * 1000),
       writesAcknowledged: acked.length,
-      writesLost: await lostWrites(finalPrimary, password, acked),
+      writesLost: await countLostWrites(finalPrimary, password, acked),
       samples: watch.sampleCount,
     };
   } finally {

@@ -2,6 +2,7 @@ import pg from "pg";
 
 export interface LabQueryOptions {
   readonly password: string | undefined;
+  readonly user?: string;
   readonly database?: string;
   /** Connect and statement limit; none when undefined (the caller's test timeout bounds it). */
   readonly timeoutMs?: number;
@@ -20,7 +21,7 @@ export async function labQuery<T extends pg.QueryResultRow>(
   const client = new pg.Client({
     host,
     port: 5432,
-    user: "postgres",
+    user: options.user ?? "postgres",
     password: options.password,
     database: options.database ?? "postgres",
     ...(options.timeoutMs
