@@ -132,6 +132,15 @@ export const siteSchema = z.strictObject({
   }),
   policy: policySchema.prefault({}),
   agent: agentSchema.prefault({}),
+  security: z
+    .strictObject({
+      /**
+       * The site key (config/site-key.ts): signs every job and chains the audit log. The same
+       * path on the operations host and on every node; mode 600; never in Redis.
+       */
+      siteKeyFile: absolutePath.default("/etc/harbor-ha/site.key"),
+    })
+    .prefault({}),
   audit: z
     .strictObject({
       /** The audit stream keeps at most this many entries (Redis trims the oldest, approximately). */

@@ -15,6 +15,8 @@ export interface LabPaths {
   readonly config: string;
   /** The secrets, `KEY=value` lines, mode 600. */
   readonly env: string;
+  /** The site key (config/site-key.ts), mode 600; the nodes share the filesystem, so one file serves all. */
+  readonly siteKey: string;
   readonly sharedDir: string;
   readonly sshDir: string;
   readonly sshKey: string;
@@ -60,6 +62,7 @@ export function labPaths(home: string = homedir()): LabPaths {
     stateFile: join(root, "state.json"),
     config: join(root, "site.yaml"),
     env: join(root, "lab.env"),
+    siteKey: join(root, "site.key"),
     sharedDir: join(root, "shared"),
     sshDir,
     sshKey: join(sshDir, "id_ed25519"),

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ensureSiteKey } from "../config/site-key.ts";
 import { readTextIfExists, writeFileIfChanged } from "./files.ts";
 import { changed, type StepResult, unchanged } from "./steps.ts";
 
@@ -51,4 +52,12 @@ export async function ensureEnvFile(file: string): Promise<StepResult> {
   const generated = LAB_SECRET_KEYS.filter((key) => !current[key]);
   if (!wrote) return unchanged(`${file} (${LAB_SECRET_KEYS.length} secrets kept)`);
   return changed(generated.length > 0 ? `${file}: generated ${generated.join(", ")}` : `${file} rewritten`);
+}
+
+/** The site key is kept across ups like the other secrets: jobs signed before a second up still verify. */
+export async function ensureLabSiteKey(file: string): Promise<StepResult> {
+  const { key, created } = await ensureSiteKey(file);
+  return created
+    ? changed(`${file}: made the site key ${key.fingerprint}`)
+    : unchanged(`${file} (site key ${key.fingerprint})`);
 }

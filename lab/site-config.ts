@@ -49,6 +49,7 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
     },
     harborRedis: { host: topology.nodes[0]?.address, port: 6379 },
     controlPlane: { redisUrl: LAB_REDIS_URL },
+    security: { siteKeyFile: paths.siteKey },
     slack: { alertChannel: "C0LABALERTS", approvers: ["U0LABOPS1", "U0LABOPS2"], twoPersonRule: true },
     policy: {
       automation: true,

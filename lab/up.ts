@@ -13,7 +13,7 @@ import { ensureNetwork } from "./network.ts";
 import { ensurePackages } from "./packages.ts";
 import { type LabPaths, labPaths } from "./paths.ts";
 import { ensureRedis } from "./redis.ts";
-import { ensureEnvFile } from "./secrets.ts";
+import { ensureEnvFile, ensureLabSiteKey } from "./secrets.ts";
 import { ensureSiteConfig, LAB_HARBOR_VERSION } from "./site-config.ts";
 import { ensureSshKeys } from "./ssh-keys.ts";
 import { ensurePrivsepDir, ensureSshDaemons } from "./sshd.ts";
@@ -143,6 +143,7 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   await steps.run("image", () => ensureImageTarball(paths.imageCacheDir));
   await steps.run("ssh-keys", () => ensureSshKeys(paths, topology));
   await steps.run("secrets", () => ensureEnvFile(paths.env));
+  await steps.run("site-key", () => ensureLabSiteKey(paths.siteKey));
   await steps.run("site-config", () => ensureSiteConfig(topology, paths));
   // The stand-in for Harbor's offline installer (DESIGN §6), where the site config names it.
   await steps.run("harbor-bundle", () => ensureHarborBundle(paths, LAB_HARBOR_VERSION));

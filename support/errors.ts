@@ -18,7 +18,9 @@ export type ErrorCode =
   | "SSH_COMMAND_FAILED"
   | "DEPLOY_REFUSED"
   | "JOB_TIMEOUT"
-  | "JOB_FAILED";
+  | "JOB_FAILED"
+  | "SITE_KEY_MISSING"
+  | "SITE_KEY_INVALID";
 
 export interface HarborHaErrorOptions {
   action: string;
