@@ -140,14 +140,17 @@ export function lsnBytes(
   return a === undefined || b === undefined ? undefined : Math.max(0, Number(a - b));
 }
 
+/** How far a standby is behind the primary's last known LSN; undefined when nothing tells. */
+function standbyLag(input: DecideInput, standby: NodeView): number | undefined {
+  const facts = readingOf(standby.observation?.postgres);
+  return lsnBytes(input.memory.lastPrimaryLsn, facts?.receivedLsn) ?? facts?.replayLagBytes ?? undefined;
+}
+
 function failoverTo(input: DecideInput, from: string, why: string): Match {
   const candidates = standbys(input, from);
-  // The standby with the least to replay goes first.
-  const target = candidates.sort(
-    (a, b) =>
-      (readingOf(a.observation?.postgres)?.replayLagBytes ?? 0) -
-      (readingOf(b.observation?.postgres)?.replayLagBytes ?? 0),
-  )[0];
+  // The standby with the least to replay goes first; one whose lag nothing tells goes last.
+  const lagOf = (view: NodeView) => standbyLag(input, view) ?? Number.POSITIVE_INFINITY;
+  const target = candidates.sort((a, b) => lagOf(a) - lagOf(b))[0];
   if (!target) {
     return {
       actions: [],
@@ -156,8 +159,7 @@ function failoverTo(input: DecideInput, from: string, why: string): Match {
       reason: `${why}, and no streaming standby is there to promote`,
     };
   }
-  const facts = readingOf(target.observation?.postgres);
-  const lag = lsnBytes(input.memory.lastPrimaryLsn, facts?.receivedLsn) ?? facts?.replayLagBytes ?? 0;
+  const lag = standbyLag(input, target);
   // The role files change last: written while the peer waits out the short timer of the fenced
   // node's priority-0 goodbye, a priority change restarts its full master down timer (3.6 s),
   // and the VIP would arrive that much later.
@@ -168,6 +170,16 @@ function failoverTo(input: DecideInput, from: string, why: string): Match {
     { kind: "set-roles", primary: target.node },
   ];
   const plan = actions.map(describeAction).join(", then ");
+  // Unknown is not zero (issue 15): promoting a standby whose lag nobody measured could lose any
+  // amount of acknowledged writes, so a person decides.
+  if (lag === undefined) {
+    return {
+      actions,
+      needsApproval: true,
+      nodes: [from, target.node],
+      reason: `${why}; how far ${target.node} is behind is unknown (no LSN from the primary or the standby): ${plan} could lose writes, so it is asked`,
+    };
+  }
   if (lag > input.policy.maxLagBytes) {
     return {
       actions,

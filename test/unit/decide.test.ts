@@ -118,6 +118,21 @@ describe("decide: the runbook's rules", () => {
     assert.match(decision.reason, /node02 is \d+ bytes behind, over policy.maxLagBytes/);
   });
 
+  test("a standby whose lag nothing tells is not promoted as 0 bytes behind: a person is asked", () => {
+    const observations = primaryStopped();
+    const standby = healthyObservation("node02", { primary: false });
+    const postgres = {
+      ...standby.postgres,
+      receivedLsn: null,
+      replayLagBytes: null,
+    } as typeof standby.postgres;
+    observations.set("node02", { ...standby, postgres });
+    const decision = decideFor(observations, { lastPrimaryLsn: null });
+    assert.equal(decision.needsApproval, true);
+    assert.deepEqual(kinds(decision), FAILOVER_TO_NODE02);
+    assert.match(decision.reason, /how far node02 is behind is unknown .* could lose writes, so it is asked/);
+  });
+
   test("with no standby to promote, it asks and does nothing", () => {
     const observations = primaryStopped();
     observations.set("node02", { ...primaryStopped().get("node01"), node: "node02" } as NodeObservation);
