@@ -92,6 +92,13 @@ export async function deploySite(options: DeployOptions): Promise<DeployResult> 
         },
       );
     }
+    if ("refuse" in primary) {
+      throw new HarborHaError("DEPLOY_REFUSED", primary.refuse.reason, {
+        action: "plan the deploy",
+        hint: primary.refuse.hint,
+        context: { roles },
+      });
+    }
     const plan = buildDeployPlan(site, primary, options.harborVersion);
     // A dry run changes nothing, not even the control plane's own records.
     const harborSecrets = dryRun

@@ -28,12 +28,14 @@ export type ObservedPgRole = "primary" | "standby" | "stopped" | "absent" | "unk
 /**
  * Which node runs the PostgreSQL primary. A deploy never moves the primary: a re-run after a
  * failover keeps the primary where it is now. Only on a fresh site does the first node get it.
- * Two primaries are a split brain that a deploy must not paper over: the caller refuses.
+ * Two primaries are a split brain that a deploy must not paper over: the caller refuses. So is a
+ * standby with no primary (issue 15): the standby may hold the only good copy of the data, and
+ * giving the primary to the first node would initdb there and then re-clone (wipe) the standby.
  */
 export function choosePrimary(
   site: SiteConfig,
   roles: Readonly<Record<string, ObservedPgRole>>,
-): { node: string; reason: string } | { conflict: string[] } {
+): { node: string; reason: string } | { conflict: string[] } | { refuse: { reason: string; hint: string } } {
   const primaries = site.nodes.filter((node) => roles[node.name] === "primary").map((node) => node.name);
   if (primaries.length > 1) return { conflict: primaries };
   const [running] = primaries;
@@ -42,8 +44,10 @@ export function choosePrimary(
   const standbys = site.nodes.filter((node) => roles[node.name] === "standby").map((node) => node.name);
   if (standbys.length > 0) {
     return {
-      node: first,
-      reason: `no primary is running (standbys: ${standbys.join(", ")}); the first node, ${first}`,
+      refuse: {
+        reason: `no PostgreSQL primary is running, and ${standbys.join(", ")} runs a standby that may hold the only good copy of the data`,
+        hint: `a deploy never makes a new primary beside a standby: promote it (harbor-ha failover --node ${standbys[0]}) or start the old primary, then deploy again`,
+      },
     };
   }
   return { node: first, reason: `a new site: the first node, ${first}, gets the primary` };

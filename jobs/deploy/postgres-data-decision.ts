@@ -89,6 +89,15 @@ export interface StandbyInputs {
   readonly primarySystemIdentifier?: string;
 }
 
+/**
+ * When a cluster was made (seconds since the epoch): initdb puts its time in the high 32 bits of
+ * the system identifier. Undefined when the identifier is not a number.
+ */
+export function clusterCreatedAt(systemIdentifier: string): number | undefined {
+  if (!/^\d{1,20}$/.test(systemIdentifier)) return undefined;
+  return Number(BigInt(systemIdentifier) >> 32n);
+}
+
 export function decideStandby(inputs: StandbyInputs): StandbyDecision {
   const { node, primaryNode, folder, live, control } = inputs;
   if (live && !live.inRecovery) {
@@ -134,6 +143,20 @@ export function decideStandby(inputs: StandbyInputs): StandbyDecision {
   }
   const primaryId = inputs.primarySystemIdentifier;
   if (primaryId !== undefined && systemIdentifier !== undefined && systemIdentifier !== primaryId) {
+    const standbyBorn = clusterCreatedAt(systemIdentifier);
+    const primaryBorn = clusterCreatedAt(primaryId);
+    // A primary younger than the standby's cluster was made after that data existed, e.g. by a
+    // deploy that ran initdb on an empty node while this standby held the site's data (issue 15):
+    // wiping the standby would lose the only good copy.
+    if (standbyBorn === undefined || primaryBorn === undefined || primaryBorn > standbyBorn) {
+      return {
+        kind: "refuse",
+        reason: `${folder.path} holds a standby of another cluster (system ${systemIdentifier}) made before ${primaryNode}'s (system ${primaryId}); it may hold the only good copy of the data, so it is never wiped`,
+        hint:
+          `if ${node} holds the site's data, stop the deploy's primary on ${primaryNode}, promote ${node} ` +
+          `(harbor-ha failover --node ${node}) and deploy again; if it is really stale, move ${folder.path} aside and re-run`,
+      };
+    }
     return {
       kind: "wipe-and-clone",
       reason: `it holds a standby of another cluster (system ${systemIdentifier}; ${primaryNode}'s is ${primaryId})`,

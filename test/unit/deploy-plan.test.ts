@@ -28,6 +28,15 @@ describe("choosing the primary", () => {
     assert.equal(chosen.node, "node02");
   });
 
+  test("a standby with no primary refuses the deploy: it may hold the only good copy", () => {
+    for (const other of ["absent", "stopped", "unknown"] as const) {
+      const chosen = choosePrimary(site, { node01: other, node02: "standby" });
+      assert.ok("refuse" in chosen, other);
+      assert.match(chosen.refuse.reason, /no PostgreSQL primary is running, and node02 runs a standby/);
+      assert.match(chosen.refuse.hint, /harbor-ha failover --node node02/);
+    }
+  });
+
   test("two running primaries refuse the deploy", () => {
     assert.deepEqual(choosePrimary(site, { node01: "primary", node02: "primary" }), {
       conflict: ["node01", "node02"],

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ControlData } from "../../jobs/deploy/postgres-controldata.ts";
 import {
+  clusterCreatedAt,
   type DataFolderState,
   decidePrimary,
   decideStandby,
@@ -129,6 +130,21 @@ describe("the standby's data folder", () => {
       onNode02({ folder: standbyFolder(), live: { inRecovery: true, systemIdentifier: OTHER_SYSTEM } }),
     );
     assert.equal(running.kind, "wipe-and-clone");
+  });
+
+  test("a standby of a cluster older than the primary's is never wiped: the primary may be a fresh initdb beside the only good copy", () => {
+    // Made 1000 s before the site's primary: initdb's time is the identifier's high 32 bits.
+    const older = String(BigInt(SITE_SYSTEM) - (1000n << 32n));
+    assert.equal((clusterCreatedAt(SITE_SYSTEM) ?? 0) - (clusterCreatedAt(older) ?? 0), 1000);
+    for (const inputs of [
+      { folder: standbyFolder(), control: control("shut down in recovery", older) },
+      { folder: standbyFolder(), live: { inRecovery: true, systemIdentifier: older } },
+    ]) {
+      const decision = decideStandby(onNode02(inputs));
+      assert.equal(decision.kind, "refuse");
+      assert.match(decision.kind === "refuse" ? decision.reason : "", /made before node01's .* never wiped/);
+      assert.match(decision.kind === "refuse" ? decision.hint : "", /harbor-ha failover --node node02/);
+    }
   });
 
   test("a clone cut short (backup_label, no pg_control) is wiped and cloned again", () => {
