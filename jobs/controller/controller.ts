@@ -14,6 +14,7 @@ import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./contr
 import { decide } from "./decide.ts";
 import { type Incident, type IncidentReporter, milestone, withTimeline } from "./incident.ts";
 import { LeaseHolder } from "./lease-holder.ts";
+import { EVALUATION_BUDGET_MS, LoopWatchdog, stepBudgetMs } from "./loop-watchdog.ts";
 import type { Decision } from "./remediation.ts";
 import { type ClusterSnapshot, readingOf } from "./snapshot.ts";
 import type { SnapshotStore } from "./snapshot-store.ts";
@@ -45,6 +46,7 @@ const RETRY_AFTER_FAILURE_MS = 60_000;
 export class Controller {
   private readonly lease: LeaseHolder;
   private readonly runner: ActionRunner;
+  private readonly watchdog = new LoopWatchdog();
   private sightings = new Map<string, Sighting>();
   private memory: StoredMemory | undefined;
   private busy = false;
@@ -78,6 +80,15 @@ export class Controller {
         },
         onLost: () =>
           options.logger.warn({ event: "controller.lease.lost" }, "controller lease lost: passive"),
+        wedged: () => {
+          const overdue = this.watchdog.overdue();
+          return overdue && `${overdue.what} is ${Math.round(overdue.overdueMs / 1000)} s past its budget`;
+        },
+        onWedged: (reason) =>
+          options.logger.error(
+            { event: "controller.wedged", reason },
+            `the control loop is stuck (${reason}): lease given up so that another bot takes over`,
+          ),
       },
     );
   }
@@ -135,6 +146,7 @@ export class Controller {
       return;
     }
     this.busy = true;
+    const ended = this.watchdog.begin("an evaluation", EVALUATION_BUDGET_MS);
     void this.evaluate()
       .catch((error: unknown) =>
         this.options.logger.error(
@@ -142,7 +154,10 @@ export class Controller {
           "evaluation failed; going on",
         ),
       )
-      .finally(() => this.release());
+      .finally(() => {
+        ended();
+        this.release();
+      });
   }
 
   /** Ends a turn of the loop; an evaluation asked for meanwhile runs now. */
@@ -250,6 +265,7 @@ export class Controller {
       throw new Error("this bot is not the active controller: it may not act");
     while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
     this.busy = true;
+    const ended = this.watchdog.begin("an operator's plan", EVALUATION_BUDGET_MS);
     try {
       const now = Date.now();
       let memory = await this.remembered();
@@ -269,6 +285,7 @@ export class Controller {
       }
       return (await this.execute(decision)) ? "ran" : "failed";
     } finally {
+      ended();
       this.release();
     }
   }
@@ -327,7 +344,11 @@ export class Controller {
         );
         return false;
       }
-      const report = await this.runner.run(action, context, index);
+      const stepEnded = this.watchdog.begin(
+        `step ${index + 1} (${action.kind})`,
+        stepBudgetMs(action, this.options.site.policy.primaryLeaseMs),
+      );
+      const report = await this.runner.run(action, context, index).finally(() => stepEnded());
       logger.info(
         { event: "controller.action", action, ok: report.ok, durationMs: Math.round(report.durationMs) },
         report.detail,

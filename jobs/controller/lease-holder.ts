@@ -31,6 +31,12 @@ return 0`;
 export interface LeaseEvents {
   onAcquired(token: number): void;
   onLost(): void;
+  /**
+   * Asked before every renewal: a reason means the holder's loop is wedged, and the lease is
+   * given up so that another bot takes over (a wedged loop must not hold the site forever).
+   */
+  wedged?(): string | undefined;
+  onWedged?(reason: string): void;
 }
 
 export class LeaseHolder {
@@ -70,6 +76,19 @@ export class LeaseHolder {
   }
 
   private async attempt(): Promise<void> {
+    const wedged = this.events.wedged?.();
+    if (wedged !== undefined) {
+      // A wedged loop neither takes nor keeps the lease. One that held it stops acting at once
+      // and hands it over: the next holder gets a new fencing token, so anything this loop still
+      // sends when it wakes up is refused by the agents.
+      if (this.token === undefined) return;
+      this.token = undefined;
+      this.validUntil = 0;
+      this.events.onWedged?.(wedged);
+      this.events.onLost();
+      await this.redis.eval(RELEASE_SCRIPT, 1, controllerLeaseKey(this.site), this.holder).catch(() => {});
+      return;
+    }
     const asked = Date.now();
     // undefined: Redis did not answer (keep acting until the lease would lapse); 0: another holds it.
     let token: number | undefined;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { LeaseHolder } from "../../jobs/controller/lease-holder.ts";
+import { LoopWatchdog } from "../../jobs/controller/loop-watchdog.ts";
 import { controllerLeaseKey, parseControllerLease } from "../../jobs/controller-lease-key.ts";
 import { startTestRedis, type TestRedis } from "../support/redis-server.ts";
 
@@ -63,6 +64,35 @@ describe("the controller lease", () => {
       events.includes(`b acquired ${stored?.token}; a acting: false`),
       `a had stopped acting when b started: ${events.join(" | ")}`,
     );
+  });
+
+  test("a holder whose loop is wedged gives the lease up, and another bot takes over with a higher token", async () => {
+    const events: string[] = [];
+    const watchdog = new LoopWatchdog();
+    const stuck = new LeaseHolder(client(), "wedged", "bot-a", 900, {
+      onAcquired: (token) => events.push(`a acquired ${token}`),
+      onLost: () => events.push("a lost"),
+      wedged: () => watchdog.overdue()?.what,
+      onWedged: (reason) => events.push(`a wedged: ${reason}`),
+    });
+    stuck.start();
+    await waitFor("a holds the lease", () => stuck.current() !== undefined);
+    const firstToken = stuck.current() ?? 0;
+    // A plan step that never returns (a hung SSH exec, say): its budget runs out.
+    watchdog.begin("step 1 (fence)", 100);
+    await waitFor("a gives the lease up", () => events.includes("a wedged: step 1 (fence)"));
+    assert.equal(stuck.current(), undefined, "a wedged loop stops acting");
+    const other = new LeaseHolder(client(), "wedged", "bot-b", 900, {
+      onAcquired: () => {},
+      onLost: () => {},
+    });
+    other.start();
+    await waitFor("b takes over", () => other.current() !== undefined);
+    assert.ok((other.current() ?? 0) > firstToken, "the new holder's token is higher");
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(stuck.current(), undefined, "while wedged, a does not take the lease back");
+    await other.stop();
+    await stuck.stop();
   });
 
   test("a holder that finds another in the lease stops acting at once", async () => {
