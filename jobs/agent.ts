@@ -21,6 +21,11 @@ export interface AgentOptions {
   readonly logger: Logger;
   /** Where GET /metrics listens; undefined: nowhere. */
   readonly metricsListen?: ListenAddress | undefined;
+  /**
+   * A job went on past its timeout and its abort (jobs/run-with-policy.ts). The entry point
+   * ends the process, the only sure way to stop it acting later; the supervisor restarts it.
+   */
+  readonly onWedged?: (error: Error) => void;
 }
 
 export interface RunningAgent {
@@ -83,6 +88,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         {
           node: node.name,
           ...(job.id ? { jobId: job.id } : {}),
+          onWedged: (error) => {
+            jobLog.fatal({ event: "job.wedged", err: error.message }, `${name} ignored its timeout`);
+            options.onWedged?.(error);
+          },
         },
       );
       jobLog.info({ event: "job.done", durationMs: Math.round(performance.now() - started) }, `${name} done`);

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "DEPLOY_REFUSED"
   | "JOB_TIMEOUT"
   | "JOB_FAILED"
+  | "JOB_WEDGED"
   | "SITE_KEY_MISSING"
   | "SITE_KEY_INVALID";
 

@@ -55,7 +55,16 @@ export function registerAgentCommand(program: Command): void {
             ? undefined
             : { host: node.address, port: site.agent.metricsPort }
           : (options.metricsListen ?? undefined);
-      const agent = await startAgent({ site, node, secrets, logger, metricsListen });
+      const agent = await startAgent({
+        site,
+        node,
+        secrets,
+        logger,
+        metricsListen,
+        // Exit code 70 (EX_SOFTWARE) at once: the supervisor starts a fresh agent, and the
+        // wedged job's lock expires; BullMQ hands it back only if it is safe to run again.
+        onWedged: () => process.exit(70),
+      });
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

@@ -17,19 +17,37 @@ describe("running a job under its policy", () => {
 
   test("aborts the executor at the job's timeout and says which job on which node", async () => {
     let aborted: unknown;
-    const hang = (signal: AbortSignal) =>
-      new Promise<never>(() => {
+    const stopsWhenAborted = (signal: AbortSignal) =>
+      new Promise<never>((_, reject) => {
         signal.addEventListener("abort", () => {
           aborted = signal.reason;
+          reject(signal.reason);
         });
       });
-    await assert.rejects(runWithPolicy("probe", idempotent, hang, where), (error: unknown) => {
+    const wedged: unknown[] = [];
+    const context = { ...where, abandonGraceMs: 200, onWedged: (error: unknown) => wedged.push(error) };
+    await assert.rejects(runWithPolicy("probe", idempotent, stopsWhenAborted, context), (error: unknown) => {
       assert.ok(error instanceof HarborHaError);
       assert.equal(error.code, "JOB_TIMEOUT");
       assert.equal(error.action, "run probe on node01");
       return true;
     });
     assert.ok(aborted instanceof HarborHaError, "the executor's signal was aborted with the timeout error");
+    assert.deepEqual(wedged, [], "work that stopped at its signal is not wedged");
+  });
+
+  test("work that ignores its abort signal is reported wedged, so the agent can end itself", async () => {
+    const ignoresAbort = () => new Promise<never>(() => {});
+    const wedged: HarborHaError[] = [];
+    const context = { ...where, abandonGraceMs: 100, onWedged: (error: HarborHaError) => wedged.push(error) };
+    await assert.rejects(runWithPolicy("promote", idempotent, ignoresAbort, context), (error: unknown) => {
+      assert.ok(error instanceof HarborHaError);
+      assert.equal(error.code, "JOB_WEDGED");
+      assert.match(error.message, /promote did not stop within 100 ms of its 50 ms timeout/);
+      return true;
+    });
+    assert.equal(wedged.length, 1);
+    assert.equal(wedged[0]?.code, "JOB_WEDGED");
   });
 
   test("an idempotent job's failure stays retryable", async () => {
@@ -55,7 +73,10 @@ describe("running a job under its policy", () => {
 
   test("a timed-out job that is not idempotent is unrecoverable too", async () => {
     const hang = () => new Promise<never>(() => {});
-    await assert.rejects(runWithPolicy("promote", unsafe, hang, where), UnrecoverableError);
+    await assert.rejects(
+      runWithPolicy("promote", unsafe, hang, { ...where, abandonGraceMs: 50 }),
+      UnrecoverableError,
+    );
   });
 
   test("every job policy retries only when the job is idempotent", () => {
