@@ -150,6 +150,6 @@ export class RemediationApproval implements ApprovalKind {
     const request = await this.deps.approvals.get(requestId);
     if (request?.status !== "approved" || !request.params.decision) return;
     const decision = JSON.parse(request.params.decision) as Decision;
-    await this.deps.controller.execute(decision);
+    await this.deps.controller.runApproved(decision);
   }
 }

@@ -313,8 +313,24 @@ export class Controller {
     return this.busy;
   }
 
-  /** Runs an approved or automatic plan under the current lease. */
-  async execute(decision: Decision, token = this.lease.current()): Promise<boolean> {
+  /**
+   * An approved plan: it waits for the turn of the loop in progress and holds the loop while it
+   * runs, so that it never runs beside an automatic plan (issue 15: plans must not overlap).
+   */
+  async runApproved(decision: Decision): Promise<boolean> {
+    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+    this.busy = true;
+    const ended = this.watchdog.begin("an approved plan", EVALUATION_BUDGET_MS);
+    try {
+      return await this.execute(decision);
+    } finally {
+      ended();
+      this.release();
+    }
+  }
+
+  /** Runs an approved or automatic plan under the current lease; the caller holds the loop. */
+  private async execute(decision: Decision, token = this.lease.current()): Promise<boolean> {
     const { logger, reporter } = this.options;
     if (token === undefined) throw new Error("this controller does not hold the lease: it may not act");
     let memory = await this.remembered();
