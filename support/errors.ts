@@ -20,7 +20,8 @@ export type ErrorCode =
   | "JOB_TIMEOUT"
   | "JOB_FAILED"
   | "SITE_KEY_MISSING"
-  | "SITE_KEY_INVALID";
+  | "SITE_KEY_INVALID"
+  | "PAYLOAD_PATH_REFUSED";
 
 export interface HarborHaErrorOptions {
   action: string;

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { readSiteKey, type SiteKey } from "../../config/site-key.ts";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
+import { addSigned } from "../../jobs/signing/signed-add.ts";
 import { loopbackSite } from "../support/loopback-site.ts";
 import { type Background, runCli, startCli } from "../support/processes.ts";
 import { startTestRedis, type TestRedis } from "../support/redis-server.ts";
@@ -20,6 +22,7 @@ describe("agents on BullMQ with a real Redis", () => {
   let redis: TestRedis;
   let dir: string;
   let config: string;
+  let siteKey: SiteKey;
   const agents: Background[] = [];
   const site = "agenttest";
 
@@ -61,7 +64,9 @@ describe("agents on BullMQ with a real Redis", () => {
     dir = mkdtempSync(join(tmpdir(), "harbor-ha-agent-"));
     config = join(dir, "site.yaml");
     // Loopback addresses and sockets that do not exist: the agents' probes stay on this machine.
-    writeFileSync(config, (await loopbackSite({ site, redisUrl: redis.url, dir })).yaml);
+    const loopback = await loopbackSite({ site, redisUrl: redis.url, dir });
+    writeFileSync(config, loopback.yaml);
+    siteKey = await readSiteKey(loopback.siteKeyFile);
   });
 
   after(async () => {
@@ -105,7 +110,16 @@ describe("agents on BullMQ with a real Redis", () => {
   test("a job queued while the agent is down survives a Redis restart and runs when it returns", async () => {
     const client = await queueFor("node01");
     try {
-      const job = await client.queue.add("ping", { sentAt: Date.now() }, { jobId: "queued-across-restart" });
+      const job = await addSigned(
+        client.queue,
+        siteKey,
+        "ping",
+        { sentAt: Date.now() },
+        {
+          jobId: "queued-across-restart",
+          lifetimeMs: 30_000,
+        },
+      );
       await client.queue.close();
       await redis.restart();
       await startAgent("node01");
