@@ -189,6 +189,24 @@ describe("agents on BullMQ with a real Redis", () => {
     );
   });
 
+  test("an agent without a readable site key refuses to start, naming the file", async () => {
+    const missing = join(dir, "elsewhere", "site.key");
+    const keyless = join(dir, "keyless.yaml");
+    const yaml = (
+      await loopbackSite({
+        site,
+        redisUrl: redis.url,
+        dir,
+        changes: [[["security", "siteKeyFile"], missing]],
+      })
+    ).yaml;
+    writeFileSync(keyless, yaml);
+    const result = await runCli(["agent", "--node", "node01", "--config", keyless], secrets);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`cannot read the site key ${missing}: ENOENT`));
+    assert.match(result.stderr, /hint: the first `harbor-ha deploy` makes it on the operations host/);
+  });
+
   test("an agent with a broken config exits 2 and names the line", async () => {
     const broken = join(dir, "broken.yaml");
     writeFileSync(broken, siteYamlWith([[["nodes", 0, "address"], "not-an-ip"]]));
