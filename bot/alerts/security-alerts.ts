@@ -8,6 +8,8 @@ import type { SlackSender } from "../slack-sender.ts";
 /** Every bot reads the stream in one consumer group, so each event is posted once, by one bot. */
 const GROUP = "bot-alerts";
 const BLOCK_MS = 2_000;
+/** A pending event nobody acknowledged for this long belonged to a bot that is gone. */
+const STALE_MS = 60_000;
 
 export function securityAlertText(fields: Readonly<Record<string, string>>): string {
   const head = `:rotating_light: forged or malformed job refused on ${fields.consumer ?? "?"}: ${fields.reason ?? "?"}`;
@@ -52,11 +54,17 @@ export function startSecurityAlerts(deps: {
 
   const loop = async () => {
     let backlog = true;
+    let claimed = false;
     while (!stopping) {
       try {
         await redis.xgroup("CREATE", key, GROUP, "$", "MKSTREAM").catch((error: Error) => {
           if (!/BUSYGROUP/.test(error.message)) throw error;
         });
+        if (!claimed) {
+          // Events a stopped bot had read but not posted become this bot's (pending ones only).
+          await redis.xautoclaim(key, GROUP, consumer, STALE_MS, "0-0", "COUNT", 100);
+          claimed = true;
+        }
         // First what this consumer was given and did not post (a failed post, a restart), then new ones.
         const reply = (await redis.xreadgroup(
           "GROUP",
