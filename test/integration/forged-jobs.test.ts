@@ -258,12 +258,33 @@ describe("forged jobs on a real agent and a real bot", () => {
     );
   });
 
+  test("a signed manual.run replayed on the bot's queue after it ran is refused", async () => {
+    const { queue, events } = await attackerQueue(CONTROLLER_QUEUE);
+    const payload = { verb: "switchover", reclone: false, dryRun: true, actor: "cli:operator" } as const;
+    const first = await addSigned(queue, siteKey, "manual.run", payload, {
+      jobId: "captured-switchover",
+      lifetimeMs: 60_000,
+    });
+    // The controller answered it (what it says depends on the snapshot; a dry run changes nothing).
+    const outcome = (await first.waitUntilFinished(events, 15_000)) as { ok: boolean; text: string };
+    assert.equal(typeof outcome.text, "string");
+    const data = first.data as unknown;
+    await first.remove();
+    const again = await queue.add("manual.run", data, { jobId: "captured-switchover" });
+    await assert.rejects(again.waitUntilFinished(events, 15_000), /job refused: replayed/);
+    await emulator.waitForMessage(
+      alertChannel,
+      (message) => message.text.includes("refused on controller: replayed"),
+      15_000,
+    );
+  });
+
   test("each refusal is one security event and one alert, not one per bot or per read", async () => {
     const events = await securityEvents();
     const alerts = emulator
       .messages(alertChannel)
       .filter((message) => message.text.startsWith(":rotating_light: forged or malformed job refused"));
-    assert.equal(events.length, 5, JSON.stringify(events.map((event) => [event.consumer, event.reason])));
+    assert.equal(events.length, 6, JSON.stringify(events.map((event) => [event.consumer, event.reason])));
     assert.equal(alerts.length, events.length);
   });
 });
