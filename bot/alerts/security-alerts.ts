@@ -10,6 +10,8 @@ const GROUP = "bot-alerts";
 const BLOCK_MS = 2_000;
 /** A pending event nobody acknowledged for this long belonged to a bot that is gone. */
 const STALE_MS = 60_000;
+/** Older events are history (the audit log has them), not news for the channel. */
+const TOO_OLD_MS = 24 * 3_600_000;
 
 export function securityAlertText(fields: Readonly<Record<string, string>>): string {
   const head = `:rotating_light: forged or malformed job refused on ${fields.consumer ?? "?"}: ${fields.reason ?? "?"}`;
@@ -44,7 +46,7 @@ export function startSecurityAlerts(deps: {
 
   const post = async (id: string, fields: string[]) => {
     const record = asRecord(fields);
-    if (record.kind !== "job.refused") {
+    if (record.kind !== "job.refused" || Number(id.split("-")[0]) < Date.now() - TOO_OLD_MS) {
       await redis.xack(key, GROUP, id);
       return;
     }
@@ -57,7 +59,8 @@ export function startSecurityAlerts(deps: {
     let claimed = false;
     while (!stopping) {
       try {
-        await redis.xgroup("CREATE", key, GROUP, "$", "MKSTREAM").catch((error: Error) => {
+        // From the stream's start: events appended while no bot ran are posted when one starts.
+        await redis.xgroup("CREATE", key, GROUP, "0", "MKSTREAM").catch((error: Error) => {
           if (!/BUSYGROUP/.test(error.message)) throw error;
         });
         if (!claimed) {
