@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -205,6 +205,23 @@ describe("agents on BullMQ with a real Redis", () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`cannot read the site key ${missing}: ENOENT`));
     assert.match(result.stderr, /hint: the first `harbor-ha deploy` makes it on the operations host/);
+  });
+
+  test("the first deploy makes the site key on the operations host and prints its fingerprint", async () => {
+    const file = join(dir, "ops-host", "site.key");
+    const fresh = join(dir, "fresh-site.yaml");
+    const yaml = (
+      await loopbackSite({ site, redisUrl: redis.url, dir, changes: [[["security", "siteKeyFile"], file]] })
+    ).yaml;
+    writeFileSync(fresh, yaml);
+    // No agent and no sshd answer here: the deploy fails at its first step, after making the key.
+    const first = await runCli(["deploy", "--config", fresh], secrets, 120_000);
+    const key = await readSiteKey(file);
+    assert.match(first.stdout, new RegExp(`made the site key ${file} \\(fingerprint ${key.fingerprint}\\)`));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const second = await runCli(["deploy", "--config", fresh], secrets, 120_000);
+    assert.doesNotMatch(second.stdout, /made the site key/);
+    assert.deepEqual((await readSiteKey(file)).bytes, key.bytes, "made once, kept after");
   });
 
   test("an agent with a broken config exits 2 and names the line", async () => {

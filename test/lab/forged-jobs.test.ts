@@ -9,14 +9,18 @@
  * Root needed; the lab always comes down.
  */
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { readSiteKey, renderSiteKey } from "../../config/site-key.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
+import { connectSsh } from "../../jobs/adapters/remote-shell.ts";
 import { AuditLog } from "../../jobs/audit-log.ts";
 import { controllerLeaseKey } from "../../jobs/controller-lease-key.ts";
 import { postgresDataPath } from "../../jobs/deploy/postgres-config.ts";
+import { ensureSiteKeyOnNode } from "../../jobs/deploy/site-key-install.ts";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { ADDRESS, failoverSite } from "../support/failover-site.ts";
@@ -107,5 +111,26 @@ test("forged postgres.rejoin {allowReclone} and postgres.promote on node02's que
     await Promise.all([queue.close(), events.close()]);
     connection.disconnect();
     eventsConnection.disconnect();
+  }
+});
+
+test("host.agent's key step over real sshd: a missing or different copy is written mode 600, an equal one is left alone", async () => {
+  const node = site.site.nodes.find((candidate) => candidate.name === "node02") ?? assert.fail("no node02");
+  const key = await readSiteKey(site.site.security.siteKeyFile);
+  const file = join(site.paths.node("node02").disk, "key-install-test", "site.key");
+  const shell = await connectSsh(node);
+  try {
+    assert.deepEqual(await ensureSiteKeyOnNode(shell, { file, key }, false), { status: "would-install" });
+    assert.deepEqual(await ensureSiteKeyOnNode(shell, { file, key }, true), { status: "installed" });
+    assert.equal(await readFile(file, "utf8"), renderSiteKey(key.bytes));
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.deepEqual(await ensureSiteKeyOnNode(shell, { file, key }, true), { status: "same" });
+    // The lab's own key path is shared with the operations host: the same file, nothing to copy.
+    assert.deepEqual(await ensureSiteKeyOnNode(shell, { file: site.site.security.siteKeyFile, key }, true), {
+      status: "same",
+    });
+  } finally {
+    await shell.close();
+    await rm(join(site.paths.node("node02").disk, "key-install-test"), { recursive: true, force: true });
   }
 });
