@@ -3,6 +3,7 @@ import bolt from "@slack/bolt";
 import { Queue } from "bullmq";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
+import type { SiteKey } from "../config/site-key.ts";
 import { AuditLog } from "../jobs/audit-log.ts";
 import { Controller } from "../jobs/controller/controller.ts";
 import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
@@ -13,6 +14,7 @@ import type { Logger } from "../support/logger.ts";
 import { createDurableRedis } from "../support/redis.ts";
 import { registerApprovalClicks } from "./actions/approval-click.ts";
 import { IncidentThreads } from "./alerts/incident-threads.ts";
+import { startSecurityAlerts } from "./alerts/security-alerts.ts";
 import { ApprovalStore } from "./approvals/approval-store.ts";
 import { ApproverDirectory } from "./approvals/approvers.ts";
 import { boltLogger } from "./bolt-logger.ts";
@@ -20,7 +22,7 @@ import { BotMetrics } from "./bot-metrics.ts";
 import { registerHarborCommand } from "./commands/harbor-command.ts";
 import { openControllerQueue } from "./controller-queue.ts";
 import { DEPLOY_JOB, SlackDeploy } from "./deploy/slack-deploy.ts";
-import { MANUAL_JOB, type ManualVerb, runManualOperation } from "./manual-operations.ts";
+import { MANUAL_JOB, runManualOperation } from "./manual-operations.ts";
 import { REMEDIATION_JOB, RemediationApproval } from "./remediation-approval.ts";
 import { RequestDedupe } from "./request-dedupe.ts";
 import { SlackSender } from "./slack-sender.ts";
@@ -51,6 +53,8 @@ export interface BotOptions {
   /** The site file's text and the secrets' variables, for agents a deploy installs over SSH. */
   readonly configText: string;
   readonly secretsEnv: Readonly<Record<string, string>>;
+  /** Signs every job the bot queues and verifies the controller queue's; never in Redis. */
+  readonly siteKey: SiteKey;
   readonly logger: Logger;
   /** HTTP mode: where POST /slack/events and GET /metrics listen. Socket Mode: /metrics only. */
   readonly port: number;
@@ -147,23 +151,28 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     );
   }
   const dedupe = new RequestDedupe(redis, site.site);
-  const approvals = new ApprovalStore(redis, site.site);
+  const approvals = new ApprovalStore(redis, site.site, options.siteKey);
   const deployLock = new SiteLock(redis, site.site, "deploy");
-  const controllerQueue = await openControllerQueue(site, logger.child({ component: "controller" }));
+  const controllerQueue = await openControllerQueue(
+    site,
+    options.siteKey,
+    logger.child({ component: "controller" }),
+  );
   const deploy = new SlackDeploy({
     site,
     secrets: options.secrets,
     configText: options.configText,
     secretsEnv: options.secretsEnv,
+    siteKey: options.siteKey,
     sender,
     approvals,
     audit,
     lock: deployLock,
     store,
-    queue: controllerQueue.queue,
+    queue: controllerQueue,
     logger: logger.child({ component: "deploy" }),
   });
-  const nodeJobs = new NodeJobs(site);
+  const nodeJobs = new NodeJobs(site, options.siteKey);
   const controllerRedis = createDurableRedis(site.controlPlane.redisUrl);
   controllerRedis.on("error", () => {});
   let remediation: RemediationApproval | undefined;
@@ -187,7 +196,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     approvals,
     sender,
     audit,
-    queue: controllerQueue.queue,
+    queue: controllerQueue,
   });
   registerHarborCommand(app, {
     site,
@@ -215,20 +224,16 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     dedupe,
     logger: logger.child({ component: "approvals" }),
   });
+  // Keyed by the constants the producers use: a name that is not a ControllerJobName fails to compile.
   await controllerQueue.startWorker({
-    [DEPLOY_JOB]: (data) => deploy.run(data.requestId ?? ""),
-    [REMEDIATION_JOB]: (data) => remediation.run(data.requestId ?? ""),
-    [MANUAL_JOB]: (data) =>
-      runManualOperation(
-        {
-          verb: data.verb as ManualVerb,
-          ...(data.node ? { node: data.node } : {}),
-          reclone: data.reclone === "true",
-          dryRun: data.dryRun === "true",
-          actor: data.actor ?? "cli",
-        },
-        { site, store, controller },
-      ),
+    [DEPLOY_JOB]: (payload) => deploy.run(payload.requestId),
+    [REMEDIATION_JOB]: (payload) => remediation.run(payload.requestId),
+    [MANUAL_JOB]: (payload) => runManualOperation(payload, { site, store, controller }),
+  });
+  const securityAlerts = startSecurityAlerts({
+    site,
+    sender,
+    logger: logger.child({ component: "security-alerts" }),
   });
   if (options.controller !== false) controller.start();
   app.error(async (error) => {
@@ -271,6 +276,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         );
       };
       await stage("controller", () => controller.stop());
+      await stage("security-alerts", () => securityAlerts.stop());
       await stage("slack", () => app.stop());
       await stage("controller-queue", () => controllerQueue.close());
       await stage("node-jobs", () => nodeJobs.close());

@@ -1,15 +1,16 @@
 import { createHash } from "node:crypto";
-import type { Queue } from "bullmq";
 import type { SiteConfig } from "../config/schema.ts";
 import type { AuditLog } from "../jobs/audit-log.ts";
 import type { Controller } from "../jobs/controller/controller.ts";
 import type { Incident } from "../jobs/controller/incident.ts";
 import { failoverPlan, rejoinPlan } from "../jobs/controller/manual-plans.ts";
 import { type Decision, describeAction } from "../jobs/controller/remediation.ts";
+import { JobRefusedError } from "../jobs/signing/job-check.ts";
 import type { ApprovalKind } from "./approvals/approval-kind.ts";
 import type { ApprovalRequest } from "./approvals/approval-rules.ts";
 import type { ApprovalStore } from "./approvals/approval-store.ts";
 import { reissueRequest } from "./approvals/reissue.ts";
+import type { ControllerQueueSender } from "./controller-queue.ts";
 import type { SlackSender } from "./slack-sender.ts";
 import { approvalMessage } from "./views/approval-view.ts";
 
@@ -39,7 +40,7 @@ export class RemediationApproval implements ApprovalKind {
       readonly approvals: ApprovalStore;
       readonly sender: SlackSender;
       readonly audit: AuditLog;
-      readonly queue: Queue;
+      readonly queue: ControllerQueueSender;
     },
   ) {}
 
@@ -138,18 +139,33 @@ export class RemediationApproval implements ApprovalKind {
   }
 
   async start(request: ApprovalRequest): Promise<void> {
-    await this.deps.queue.add(
+    await this.deps.queue.enqueue(
       REMEDIATION_JOB,
       { requestId: request.id },
-      { jobId: `remediation-${request.id}`, attempts: 1 },
+      {
+        jobId: `remediation-${request.id}`,
+        lifetimeMs: this.deps.site.policy.approvalExpiryMinutes * 60_000,
+        attempts: 1,
+      },
     );
   }
 
-  /** The controller's worker: runs the approved plan. */
+  /**
+   * The controller's worker: runs the approved plan, only if the approval's seal holds (a person
+   * approved exactly this request) and the stored plan is the one whose hash was approved.
+   */
   async run(requestId: string): Promise<void> {
-    const request = await this.deps.approvals.get(requestId);
-    if (request?.status !== "approved" || !request.params.decision) return;
+    const sealed = await this.deps.approvals.verified(requestId);
+    if (!sealed.ok) throw new JobRefusedError("approval not sealed", sealed.detail);
+    const { request } = sealed;
+    if (request.status !== "approved" || !request.params.decision) return;
     const decision = JSON.parse(request.params.decision) as Decision;
+    if (decisionHash(decision) !== request.planHash) {
+      throw new JobRefusedError(
+        "approval not sealed",
+        `the stored plan of request ${requestId} is not the plan ${request.planHash.slice(0, 12)} that was approved`,
+      );
+    }
     await this.deps.controller.runApproved(decision);
   }
 }

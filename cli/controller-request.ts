@@ -1,16 +1,20 @@
 import { Queue } from "bullmq";
-import { CONTROLLER_QUEUE } from "../bot/controller-queue.ts";
+import type { ManualJobPayload } from "../bot/controller-jobs.ts";
+import { MANUAL_JOB_MAX_LIFETIME_MS } from "../bot/controller-jobs.ts";
+import { CONTROLLER_QUEUE, enqueueControllerJob } from "../bot/controller-queue.ts";
 import { MANUAL_JOB, type ManualOutcome } from "../bot/manual-operations.ts";
 import type { SiteConfig } from "../config/schema.ts";
+import type { SiteKey } from "../config/site-key.ts";
 import { queueEventsFromNow } from "../jobs/queue-events.ts";
 import { queuePrefix } from "../jobs/queue-names.ts";
 import { HarborHaError } from "../support/errors.ts";
 import { assertRedisReachable, createDurableRedis } from "../support/redis.ts";
 
-/** Hands an operation to the active controller and waits for its answer. */
+/** Hands an operation to the active controller, signed with the site key, and waits for its answer. */
 export async function askController(
   site: SiteConfig,
-  data: Record<string, string>,
+  siteKey: SiteKey,
+  data: ManualJobPayload,
   waitMs: number,
 ): Promise<ManualOutcome> {
   await assertRedisReachable(site.controlPlane.redisUrl);
@@ -21,7 +25,12 @@ export async function askController(
   try {
     const events = await queueEventsFromNow(CONTROLLER_QUEUE, prefix, connection, eventsConnection);
     try {
-      const job = await queue.add(MANUAL_JOB, data, { attempts: 1, removeOnComplete: { age: 3_600 } });
+      // Nobody waits for the answer after waitMs: the job must not run later than that.
+      const job = await enqueueControllerJob(queue, siteKey, MANUAL_JOB, data, {
+        lifetimeMs: Math.min(waitMs, MANUAL_JOB_MAX_LIFETIME_MS),
+        attempts: 1,
+        removeOnComplete: { age: 3_600 },
+      });
       try {
         return (await job.waitUntilFinished(events, waitMs)) as ManualOutcome;
       } catch (cause) {

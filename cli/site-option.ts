@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type LoadedSite, loadSiteConfig } from "../config/load.ts";
 import { missingSecrets, resolveSecrets, type SiteSecrets, secretReferences } from "../config/secrets.ts";
+import { readSiteKey, type SiteKey } from "../config/site-key.ts";
 import { labPaths, readEnvFile } from "../lab/index.ts";
 
 /**
@@ -46,6 +47,8 @@ export interface SiteInputs {
   readonly secrets: SiteSecrets | undefined;
   readonly configText: string;
   readonly secretsEnv: Readonly<Record<string, string>>;
+  /** Signs every job the process queues and verifies every job it runs; required. */
+  readonly siteKey: SiteKey;
 }
 
 export async function siteInputs(
@@ -60,5 +63,6 @@ export async function siteInputs(
     secretsEnv: Object.fromEntries(
       secretReferences(site).map((ref) => [ref.envName, env[ref.envName] ?? ""]),
     ),
+    siteKey: await readSiteKey(site.security.siteKeyFile),
   };
 }

@@ -6,11 +6,16 @@ import { z } from "zod";
  * says what the file may contain. Cross-field rules live in cross-rules.ts.
  */
 
-const ipv4 = z.string().refine((value) => isIP(value) === 4, { message: "not an IPv4 address" });
+export const ipv4 = z.string().refine((value) => isIP(value) === 4, { message: "not an IPv4 address" });
 const port = z.number().int().min(1).max(65535);
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
+/** Site and node names; job payloads are checked by the same rule (jobs/job-schemas.ts). */
+export const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
   message: "use lowercase letters, digits and '-', starting with a letter",
 });
+/** Harbor versions: digits and dots only, so a version can never become a path of its own. */
+export const harborVersion = z
+  .string()
+  .regex(/^\d+\.\d+\.\d+$/, { message: "must be a version such as 2.2.2" });
 const absolutePath = z
   .string()
   .refine((value) => value.startsWith("/"), { message: "must be an absolute path" });
@@ -56,7 +61,7 @@ const keepalivedSchema = z.strictObject({
 });
 
 const harborSchema = z.strictObject({
-  version: z.string().regex(/^\d+\.\d+\.\d+$/, { message: "must be a version such as 2.2.2" }),
+  version: harborVersion,
   installerBundle: absolutePath,
   httpPort: port.default(5000),
   adminPasswordEnv: envName,

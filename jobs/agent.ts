@@ -1,7 +1,10 @@
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { join } from "node:path";
+import { type Job, Worker } from "bullmq";
 import Docker from "dockerode";
+import { nodeDataPath } from "../config/node-paths.ts";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
+import type { SiteKey } from "../config/site-key.ts";
 import type { Logger } from "../support/logger.ts";
 import type { ListenAddress } from "../support/metrics-server.ts";
 import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
@@ -9,14 +12,20 @@ import { type AgentObservation, startAgentObservation } from "./agent-observatio
 import { controllerLeaseKey } from "./controller-lease-key.ts";
 import type { AgentContext } from "./executors/agent-context.ts";
 import { EXECUTORS, type Executor } from "./executors/index.ts";
+import { jobSchemas } from "./job-schemas.ts";
 import { isJobName, JOB_POLICIES, type JobName } from "./job-types.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
 import { runWithPolicy } from "./run-with-policy.ts";
+import { checkJob, JobRefusedError } from "./signing/job-check.ts";
+import { refusalReporter } from "./signing/job-refusal.ts";
+import { FileSeenJobs } from "./signing/seen-jobs.ts";
 
 export interface AgentOptions {
   readonly site: SiteConfig;
   readonly node: NodeConfig;
   readonly secrets: SiteSecrets;
+  /** Every job must carry its signature: the agent runs nothing else. */
+  readonly siteKey: SiteKey;
   /** Tagged with `component: "agent"` and the node by the caller. */
   readonly logger: Logger;
   /** Where GET /metrics listens; undefined: nowhere. */
@@ -46,9 +55,15 @@ function execute<N extends JobName>(name: N, context: AgentContext, request: unk
   return executor(context, request as Parameters<Executor<N>>[1], signal);
 }
 
+/** The ids of the signed jobs this node started, on its own disk (jobs/signing/seen-jobs.ts). */
+export function seenJobsFile(node: NodeConfig): string {
+  return join(nodeDataPath(node, "agent"), "seen-jobs.jsonl");
+}
+
 /**
  * The agent of one node: consumes the node's queue, one job at a time, and runs each job's
- * executor under its policy. It holds no state that a restart would lose: jobs live in Redis.
+ * executor under its policy, but only a job signed with the site key, unexpired, never seen
+ * before and valid by its schema. Jobs live in Redis; the ids it ran live on the node's disk.
  */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { site, node } = options;
@@ -69,22 +84,45 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     controllerLease: { read: () => connection.get(leaseKey) },
   };
 
+  const schemas = jobSchemas(site.nodes.map((candidate) => candidate.name));
+  const seen = await FileSeenJobs.open(seenJobsFile(node), Date.now());
+  const refusals = refusalReporter(connection, site.site, `agent:${node.name}`, logger, site.audit);
+  const queueName = `${queuePrefix(site.site)}:${nodeQueueName(node.name)}`;
+
   const processJob = async (job: Job) => {
     const jobLog = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
-    if (!isJobName(job.name)) {
-      jobLog.error({ event: "job.unknown" }, "unknown job name: refused");
-      throw new UnrecoverableError(
-        `unknown job ${job.name}: this agent runs ${Object.keys(EXECUTORS).join(", ")}`,
-      );
+    const known = isJobName(job.name) ? job.name : undefined;
+    const checked = await checkJob(job, {
+      key: options.siteKey,
+      queue: queueName,
+      seen,
+      now: Date.now(),
+      schema: known ? schemas[known] : undefined,
+      maxStarts: known ? JOB_POLICIES[known].attempts + 1 : 0,
+    });
+    if (!checked.ok) {
+      const detail =
+        checked.reason === "unknown job"
+          ? `${checked.detail}: this agent runs ${Object.keys(EXECUTORS).join(", ")}`
+          : checked.detail;
+      await refusals.report({
+        consumer: node.name,
+        queue: queueName,
+        job: job.name,
+        jobId: job.id ?? "",
+        reason: checked.reason,
+        detail,
+      });
+      throw new JobRefusedError(checked.reason, detail);
     }
-    const name = job.name;
+    const name = known as JobName;
     const started = performance.now();
     jobLog.info({ event: "job.started", queuedMs: Date.now() - job.timestamp }, `${name} started`);
     try {
       const result = await runWithPolicy(
         name,
         JOB_POLICIES[name],
-        (signal) => execute(name, context, job.data, signal),
+        (signal) => execute(name, context, checked.payload, signal),
         {
           node: node.name,
           ...(job.id ? { jobId: job.id } : {}),
@@ -95,6 +133,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         },
       );
       jobLog.info({ event: "job.done", durationMs: Math.round(performance.now() - started) }, `${name} done`);
+      if (job.id) await seen.succeeded(job.id);
       return result;
     } catch (error) {
       jobLog.error(

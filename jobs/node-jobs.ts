@@ -2,11 +2,26 @@ import { randomUUID } from "node:crypto";
 import { Queue, type QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { SiteConfig } from "../config/schema.ts";
+import type { SiteKey } from "../config/site-key.ts";
 import { HarborHaError } from "../support/errors.ts";
 import { createDurableRedis } from "../support/redis.ts";
 import { JOB_POLICIES, type JobName, type JobRequest, type JobResult } from "./job-types.ts";
 import { queueEventsFromNow } from "./queue-events.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
+import { addSigned } from "./signing/signed-add.ts";
+
+/** Time a job may spend queued behind another on its node, beyond its own runs. */
+const QUEUEING_ALLOWANCE_MS = 30_000;
+
+/**
+ * How long a signed node job stays valid: as long as its sender waits, and never longer than its
+ * runs plus a queueing allowance. A job nobody waits for any more must not run when an agent
+ * comes back.
+ */
+export function nodeJobLifetimeMs(name: JobName, waitMs: number): number {
+  const policy = JOB_POLICIES[name];
+  return Math.min(waitMs, policy.timeoutMs * policy.attempts + QUEUEING_ALLOWANCE_MS);
+}
 
 export interface JobOutcome<N extends JobName> {
   readonly node: string;
@@ -31,7 +46,10 @@ export class NodeJobs {
   private readonly queues = new Map<string, { queue: Queue; events: QueueEvents; eventsConnection: Redis }>();
   private readonly connection: Redis;
 
-  constructor(private readonly site: SiteConfig) {
+  constructor(
+    private readonly site: SiteConfig,
+    private readonly siteKey: SiteKey,
+  ) {
     this.connection = createDurableRedis(site.controlPlane.redisUrl);
     this.connection.on("error", () => {});
   }
@@ -67,15 +85,16 @@ export class NodeJobs {
     const { queue, events } = await this.open(node);
     const policy = JOB_POLICIES[name];
     const started = performance.now();
-    const job = await queue.add(name, request, {
+    const waitMs = options.waitMs ?? policy.timeoutMs * policy.attempts + 2_000;
+    const job = await addSigned(queue, this.siteKey, name, request, {
       jobId: options.jobId ?? `${name}-${node}-${randomUUID()}`,
+      lifetimeMs: nodeJobLifetimeMs(name, waitMs),
       attempts: policy.idempotent ? policy.attempts : 1,
       backoff: { type: "fixed", delay: 500 },
       removeOnComplete: { age: 3_600, count: 1_000 },
       removeOnFail: { age: 24 * 3_600 },
     });
     const jobId = job.id ?? "";
-    const waitMs = options.waitMs ?? policy.timeoutMs * policy.attempts + 2_000;
     try {
       const result = (await job.waitUntilFinished(events, waitMs)) as JobResult<N>;
       return { node, jobId, result, roundTripMs: performance.now() - started };

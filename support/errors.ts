@@ -21,7 +21,8 @@ export type ErrorCode =
   | "JOB_FAILED"
   | "JOB_WEDGED"
   | "SITE_KEY_MISSING"
-  | "SITE_KEY_INVALID";
+  | "SITE_KEY_INVALID"
+  | "PAYLOAD_PATH_REFUSED";
 
 export interface HarborHaErrorOptions {
   action: string;

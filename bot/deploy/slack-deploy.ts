@@ -1,11 +1,12 @@
 import type { SlashCommand } from "@slack/bolt";
-import type { Queue } from "bullmq";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
+import type { SiteKey } from "../../config/site-key.ts";
 import type { AuditLog } from "../../jobs/audit-log.ts";
 import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
 import { runDeploy } from "../../jobs/deploy/run-deploy.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
+import { JobRefusedError } from "../../jobs/signing/job-check.ts";
 import type { SiteLock } from "../../jobs/site-lock.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
@@ -13,6 +14,7 @@ import type { ApprovalKind } from "../approvals/approval-kind.ts";
 import type { ApprovalRequest } from "../approvals/approval-rules.ts";
 import type { ApprovalStore } from "../approvals/approval-store.ts";
 import { reissueRequest } from "../approvals/reissue.ts";
+import type { ControllerQueueSender } from "../controller-queue.ts";
 import type { SlackSender } from "../slack-sender.ts";
 import { ThreadLines } from "../thread-lines.ts";
 import { approvalMessage } from "../views/approval-view.ts";
@@ -25,13 +27,14 @@ export interface SlackDeployDeps {
   readonly secrets: SiteSecrets | undefined;
   readonly configText: string;
   readonly secretsEnv: Readonly<Record<string, string>>;
+  readonly siteKey: SiteKey;
   readonly sender: SlackSender;
   readonly approvals: ApprovalStore;
   readonly audit: AuditLog;
   readonly lock: SiteLock;
   readonly store: SnapshotStore;
   /** The controller's queue: an approved deploy is a job whose id is the request's. */
-  readonly queue: Queue;
+  readonly queue: ControllerQueueSender;
   readonly logger: Logger;
 }
 
@@ -132,20 +135,28 @@ export class SlackDeploy implements ApprovalKind {
   }
 
   async start(request: ApprovalRequest): Promise<void> {
-    await this.deps.queue.add(
+    await this.deps.queue.enqueue(
       DEPLOY_JOB,
       { requestId: request.id },
-      { jobId: `deploy-${request.id}`, attempts: 1, removeOnComplete: { age: 7 * 24 * 3600 } },
+      {
+        jobId: `deploy-${request.id}`,
+        // An approved deploy that has not started within an approval's lifetime must be asked again.
+        lifetimeMs: this.deps.site.policy.approvalExpiryMinutes * 60_000,
+        attempts: 1,
+        removeOnComplete: { age: 7 * 24 * 3600 },
+      },
     );
   }
 
   /** The approved deploy, as the controller's worker runs it. */
   async run(requestId: string): Promise<void> {
     const { deps } = this;
-    const request = await deps.approvals.get(requestId);
-    if (request?.status !== "approved" || !request.messageTs || !deps.secrets) {
+    const sealed = await deps.approvals.verified(requestId);
+    if (!sealed.ok) throw new JobRefusedError("approval not sealed", sealed.detail);
+    const { request } = sealed;
+    if (request.status !== "approved" || !request.messageTs || !deps.secrets) {
       deps.logger.warn(
-        { event: "deploy.job.refused", requestId, status: request?.status },
+        { event: "deploy.job.refused", requestId, status: request.status },
         "not an approved deploy: not run",
       );
       return;
@@ -199,6 +210,7 @@ export class SlackDeploy implements ApprovalKind {
         secrets: deps.secrets,
         configText: deps.configText,
         secretsEnv: deps.secretsEnv,
+        siteKey: deps.siteKey,
         dryRun: false,
         ...(request.params.harborVersion ? { harborVersion: request.params.harborVersion } : {}),
         logger: deps.logger,
@@ -256,6 +268,7 @@ export class SlackDeploy implements ApprovalKind {
         secrets: deps.secrets,
         configText: deps.configText,
         secretsEnv: deps.secretsEnv,
+        siteKey: deps.siteKey,
         dryRun: true,
         ...(harborVersion ? { harborVersion } : {}),
         logger: deps.logger,

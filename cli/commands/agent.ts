@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { resolveSecrets } from "../../config/secrets.ts";
+import { readSiteKey } from "../../config/site-key.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
@@ -49,6 +50,8 @@ export function registerAgentCommand(program: Command): void {
       });
       // Read once here: executors get them passed in and never look at the environment.
       const secrets = resolveSecrets(site, process.env);
+      // Without the key no job can be verified: refuse to start rather than refuse every job.
+      const siteKey = await readSiteKey(site.security.siteKeyFile);
       const metricsListen =
         options.metricsListen === undefined
           ? site.agent.metricsPort === 0
@@ -59,6 +62,7 @@ export function registerAgentCommand(program: Command): void {
         site,
         node,
         secrets,
+        siteKey,
         logger,
         metricsListen,
         // Exit code 70 (EX_SOFTWARE) at once: the supervisor starts a fresh agent, and the

@@ -42,8 +42,10 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
       console.log(formatUpSummary(summary));
       const { site } = await loadSiteConfig(summary.config);
       console.log(`\nharbor-ha nodes ping (through ${summary.redisUrl}):`);
+      const { readSiteKey } = await import("../../config/site-key.ts");
       const answers = await pingNodes(
         site,
+        await readSiteKey(site.security.siteKeyFile),
         site.nodes.map((node) => node.name),
         FIRST_PING_WAIT_MS,
       );

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError } from "commander";
 import { resolveSecrets, secretReferences } from "../../config/secrets.ts";
+import { ensureSiteKey, readSiteKey } from "../../config/site-key.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
 import { assertRedisReachable } from "../../support/redis.ts";
@@ -49,12 +50,27 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       const env = Object.fromEntries(
         secretReferences(site).map((ref) => [ref.envName, process.env[ref.envName] ?? ""]),
       );
+      // The first deploy makes the key here; host.agent copies it to each node at the same path.
+      const keyFile = site.security.siteKeyFile;
+      let siteKey: Awaited<ReturnType<typeof readSiteKey>>;
+      if (options.dryRun) {
+        siteKey = await readSiteKey(keyFile);
+      } else {
+        const ensured = await ensureSiteKey(keyFile);
+        siteKey = ensured.key;
+        if (ensured.created) {
+          const said = `made the site key ${keyFile} (fingerprint ${siteKey.fingerprint}); deploy installs it on every node`;
+          if (options.json) console.error(said);
+          else console.log(said);
+        }
+      }
       const { runDeploy } = await import("../../jobs/deploy/run-deploy.ts");
       const { summary } = await runDeploy({
         site,
         secrets,
         configText: await readFile(loaded.file, "utf8"),
         secretsEnv: env,
+        siteKey,
         dryRun: options.dryRun ?? false,
         ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
         logger,

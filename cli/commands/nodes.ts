@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { SiteConfig } from "../../config/schema.ts";
+import { readSiteKey, type SiteKey } from "../../config/site-key.ts";
 import type { JobOutcome } from "../../jobs/node-jobs.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { errorMessage } from "../../support/errors.ts";
@@ -18,7 +19,8 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
     .action(async (options: { json?: boolean; wait: string; node?: string }) => {
       const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
       const names = options.node ? [options.node] : site.nodes.map((node) => node.name);
-      const answers = await pingNodes(site, names, Number(options.wait));
+      const siteKey = await readSiteKey(site.security.siteKeyFile);
+      const answers = await pingNodes(site, siteKey, names, Number(options.wait));
       if (options.json) {
         console.log(JSON.stringify(answers, null, 2));
       } else {
@@ -31,11 +33,12 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
 /** Pings nodes' agents at once; a silent node is an answer (ok: false), not an exception. */
 export async function pingNodes(
   site: SiteConfig,
+  siteKey: SiteKey,
   names: readonly string[],
   waitMs: number,
 ): Promise<PingAnswer[]> {
   await assertRedisReachable(site.controlPlane.redisUrl);
-  const jobs = new NodeJobs(site);
+  const jobs = new NodeJobs(site, siteKey);
   try {
     return await Promise.all(
       names.map(async (name): Promise<PingAnswer> => {

@@ -29,13 +29,15 @@ export function registerOperationCommands(program: Command, setExit: (code: numb
         const node = verb === "rejoin" ? (args[0] as string) : options.node;
         const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
         const { askController } = await import("../controller-request.ts");
+        const { readSiteKey } = await import("../../config/site-key.ts");
         const outcome = await askController(
           site,
+          await readSiteKey(site.security.siteKeyFile),
           {
             verb,
             ...(node ? { node } : {}),
-            reclone: String(options.reclone ?? false),
-            dryRun: String(options.dryRun ?? false),
+            reclone: options.reclone ?? false,
+            dryRun: options.dryRun ?? false,
             actor: `cli:${userInfo().username}`,
           },
           Number(options.wait),

@@ -1,5 +1,6 @@
 import type { SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
+import type { SiteKey } from "../../config/site-key.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import { createDurableRedis } from "../../support/redis.ts";
@@ -21,6 +22,7 @@ import type { HarborSharedSecrets, StepMode, StepOutcome } from "./step-contract
 export interface DeployOptions {
   readonly site: SiteConfig;
   readonly secrets: SiteSecrets;
+  readonly siteKey: SiteKey;
   /** What the agents get installed with, where one is missing. */
   readonly agentInstall: AgentInstall;
   readonly dryRun: boolean;
@@ -63,7 +65,7 @@ async function observeRoles(site: SiteConfig, jobs: NodeJobs): Promise<Record<st
  */
 export async function deploySite(options: DeployOptions): Promise<DeployResult> {
   const { site, dryRun } = options;
-  const jobs = new NodeJobs(site);
+  const jobs = new NodeJobs(site, options.siteKey);
   const redis = createDurableRedis(site.controlPlane.redisUrl);
   redis.on("error", () => {});
   const shells = new Map<string, Promise<RemoteShell>>();

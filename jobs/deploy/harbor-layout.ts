@@ -1,6 +1,7 @@
 import { basename, dirname, join } from "node:path";
 import { nodeDataPath } from "../../config/node-paths.ts";
-import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
+import { harborVersion, type NodeConfig, type SiteConfig } from "../../config/schema.ts";
+import { assertInside, assertPlainName, PayloadPathError } from "../../support/contained-path.ts";
 
 /**
  * Where Harbor's pieces live on a node, all under the node's harbor dataDir:
@@ -44,9 +45,15 @@ export function harborVersionTag(version: string): string {
 
 /**
  * The installer bundle for a version. The config names the site version's bundle; another
- * version's (an upgrade) is expected beside it under Harbor's own file name pattern.
+ * version's (an upgrade) is expected beside it under Harbor's own file name pattern, and nowhere
+ * else: the version comes from a job's payload, and the agent untars the bundle and runs its
+ * `prepare` as root, so a version that is not digits and dots, or a name that would leave the
+ * bundle's folder, is refused (PayloadPathError).
  */
 export function harborBundlePath(site: SiteConfig, version: string): string {
+  if (!harborVersion.safeParse(version).success) {
+    throw new PayloadPathError("the Harbor version", version, "not a version such as 2.2.2");
+  }
   const configured = site.harbor.installerBundle;
   if (version === site.harbor.version) return configured;
   const name = basename(configured);
@@ -54,5 +61,10 @@ export function harborBundlePath(site: SiteConfig, version: string): string {
   const renamed = name.includes(siteTag)
     ? name.replace(siteTag, harborVersionTag(version))
     : `harbor-offline-installer-${harborVersionTag(version)}.tgz`;
-  return join(dirname(configured), renamed);
+  const folder = dirname(configured);
+  return assertInside(
+    "the installer bundle",
+    folder,
+    join(folder, assertPlainName("the installer bundle", renamed)),
+  );
 }

@@ -4,6 +4,7 @@ import { nodeDataPath } from "../../config/node-paths.ts";
 import type { NodeConfig } from "../../config/schema.ts";
 import { outputTail, type RemoteShell, shellQuote } from "../adapters/remote-shell.ts";
 import type { NodeJobs } from "../node-jobs.ts";
+import { ensureSiteKeyOnNode, type SiteKeyInstall } from "./site-key-install.ts";
 import {
   changedOutcome,
   failedOutcome,
@@ -21,6 +22,8 @@ export interface AgentInstall {
   readonly configText: string;
   /** The secrets as the environment variables the site config names. */
   readonly env: Readonly<Record<string, string>>;
+  /** The site key, installed at the same path on the node (the agent refuses to start without it). */
+  readonly siteKey: SiteKeyInstall;
 }
 
 /**
@@ -62,8 +65,23 @@ export async function hostAgentStep(
   install: AgentInstall,
   mode: StepMode,
 ): Promise<StepOutcome> {
+  const key = await ensureSiteKeyOnNode(shell, install.siteKey, mode === "apply");
+  if (key.status === "failed") {
+    return failedOutcome(key.detail, "check the node's disk and permissions", key.outputTail);
+  }
+  const keyNote =
+    key.status === "installed"
+      ? `site key ${install.siteKey.key.fingerprint} installed at ${install.siteKey.file}`
+      : `site key ${install.siteKey.key.fingerprint} in place`;
+  // A ping answered means the agent verified a job signed with this very key.
   const answering = await pingAgent(jobs, node.name, 3_000);
-  if (answering !== undefined) return unchangedOutcome(`agent pid ${answering} answering ping`);
+  if (answering !== undefined) {
+    if (key.status === "installed")
+      return changedOutcome(`${keyNote}; agent pid ${answering} answering ping`);
+    if (key.status === "would-install")
+      return wouldChange(`would install the site key at ${install.siteKey.file}`);
+    return unchangedOutcome(`agent pid ${answering} answering ping; ${keyNote}`);
+  }
   const dir = nodeDataPath(node, "agent");
   const supervised = await shell.run(
     `kill -0 "$(cat ${shellQuote(join(dir, "supervisor.pid"))} 2>/dev/null)" 2>/dev/null`,
@@ -76,7 +94,10 @@ export async function hostAgentStep(
       outputTail(log),
     );
   }
-  if (mode === "check") return wouldChange(`would install the agent in ${dir} over SSH and start it`);
+  if (mode === "check") {
+    const andKey = key.status === "would-install" ? ` and the site key at ${install.siteKey.file}` : "";
+    return wouldChange(`would install the agent in ${dir}${andKey} over SSH and start it`);
+  }
 
   const envText = `${Object.entries(install.env)
     .map(([key, value]) => `${key}=${shellQuote(value)}`)
@@ -115,5 +136,5 @@ export async function hostAgentStep(
       outputTail(log),
     );
   }
-  return changedOutcome(`agent installed in ${dir}, supervised, pid ${pid} answering ping`);
+  return changedOutcome(`agent installed in ${dir}, supervised, pid ${pid} answering ping; ${keyNote}`);
 }

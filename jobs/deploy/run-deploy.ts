@@ -1,5 +1,6 @@
 import type { SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
+import type { SiteKey } from "../../config/site-key.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { DeployResult } from "./deploy-site.ts";
 import type { DeployEvent } from "./run-plan.ts";
@@ -10,6 +11,8 @@ export interface RunDeployOptions {
   /** The site file's text and the secrets' variables, for agents installed over SSH. */
   readonly configText: string;
   readonly secretsEnv: Readonly<Record<string, string>>;
+  /** Signs the jobs; installed on each node by host.agent, at the same path. */
+  readonly siteKey: SiteKey;
   readonly dryRun: boolean;
   readonly harborVersion?: string;
   readonly logger: Logger;
@@ -29,7 +32,12 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployResult
   return deploySite({
     site: options.site,
     secrets: options.secrets,
-    agentInstall: { configText: options.configText, env: { ...options.secretsEnv } },
+    siteKey: options.siteKey,
+    agentInstall: {
+      configText: options.configText,
+      env: { ...options.secretsEnv },
+      siteKey: { file: options.site.security.siteKeyFile, key: options.siteKey },
+    },
     dryRun: options.dryRun,
     ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
     logger: options.logger,

@@ -17,7 +17,7 @@ import { type RunningEmulator, startEmulator } from "../../slack-emulator/server
 import { playHealthyAgents, waitForHttp } from "../support/chat-stack.ts";
 import { startCli } from "../support/processes.ts";
 import { freePort, startTestRedis, type TestRedis } from "../support/redis-server.ts";
-import { loopbackSiteYaml } from "../support/site-fixtures.ts";
+import { loopbackSiteYaml, writeTestSiteKey } from "../support/site-fixtures.ts";
 import { ms, ratio, type Summary, summarize } from "./stats.ts";
 
 export const ACKS = 500;
@@ -106,7 +106,10 @@ async function main() {
     redis = await startTestRedis();
     site = "benchsite";
     config = join(dir, "site.yaml");
-    writeFileSync(config, loopbackSiteYaml(site, redis.url));
+    writeFileSync(
+      config,
+      loopbackSiteYaml(site, redis.url, [[["security", "siteKeyFile"], writeTestSiteKey(dir)]]),
+    );
     env = {
       HARBOR_HA_PG_PASSWORD: "x",
       HARBOR_HA_REPLICATION_PASSWORD: "x",

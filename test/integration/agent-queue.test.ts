@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { readSiteKey, type SiteKey } from "../../config/site-key.ts";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
+import { addSigned } from "../../jobs/signing/signed-add.ts";
 import { loopbackSite } from "../support/loopback-site.ts";
 import { type Background, runCli, startCli } from "../support/processes.ts";
 import { startTestRedis, type TestRedis } from "../support/redis-server.ts";
@@ -20,6 +22,7 @@ describe("agents on BullMQ with a real Redis", () => {
   let redis: TestRedis;
   let dir: string;
   let config: string;
+  let siteKey: SiteKey;
   const agents: Background[] = [];
   const site = "agenttest";
 
@@ -61,7 +64,9 @@ describe("agents on BullMQ with a real Redis", () => {
     dir = mkdtempSync(join(tmpdir(), "harbor-ha-agent-"));
     config = join(dir, "site.yaml");
     // Loopback addresses and sockets that do not exist: the agents' probes stay on this machine.
-    writeFileSync(config, (await loopbackSite({ site, redisUrl: redis.url, dir })).yaml);
+    const loopback = await loopbackSite({ site, redisUrl: redis.url, dir });
+    writeFileSync(config, loopback.yaml);
+    siteKey = await readSiteKey(loopback.siteKeyFile);
   });
 
   after(async () => {
@@ -105,7 +110,16 @@ describe("agents on BullMQ with a real Redis", () => {
   test("a job queued while the agent is down survives a Redis restart and runs when it returns", async () => {
     const client = await queueFor("node01");
     try {
-      const job = await client.queue.add("ping", { sentAt: Date.now() }, { jobId: "queued-across-restart" });
+      const job = await addSigned(
+        client.queue,
+        siteKey,
+        "ping",
+        { sentAt: Date.now() },
+        {
+          jobId: "queued-across-restart",
+          lifetimeMs: 30_000,
+        },
+      );
       await client.queue.close();
       await redis.restart();
       await startAgent("node01");
@@ -173,6 +187,41 @@ describe("agents on BullMQ with a real Redis", () => {
       result.stderr,
       /missing secrets: HARBOR_HA_REPLICATION_PASSWORD \(named by postgres.replication.passwordEnv\)/,
     );
+  });
+
+  test("an agent without a readable site key refuses to start, naming the file", async () => {
+    const missing = join(dir, "elsewhere", "site.key");
+    const keyless = join(dir, "keyless.yaml");
+    const yaml = (
+      await loopbackSite({
+        site,
+        redisUrl: redis.url,
+        dir,
+        changes: [[["security", "siteKeyFile"], missing]],
+      })
+    ).yaml;
+    writeFileSync(keyless, yaml);
+    const result = await runCli(["agent", "--node", "node01", "--config", keyless], secrets);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`cannot read the site key ${missing}: ENOENT`));
+    assert.match(result.stderr, /hint: the first `harbor-ha deploy` makes it on the operations host/);
+  });
+
+  test("the first deploy makes the site key on the operations host and prints its fingerprint", async () => {
+    const file = join(dir, "ops-host", "site.key");
+    const fresh = join(dir, "fresh-site.yaml");
+    const yaml = (
+      await loopbackSite({ site, redisUrl: redis.url, dir, changes: [[["security", "siteKeyFile"], file]] })
+    ).yaml;
+    writeFileSync(fresh, yaml);
+    // No agent and no sshd answer here: the deploy fails at its first step, after making the key.
+    const first = await runCli(["deploy", "--config", fresh], secrets, 120_000);
+    const key = await readSiteKey(file);
+    assert.match(first.stdout, new RegExp(`made the site key ${file} \\(fingerprint ${key.fingerprint}\\)`));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const second = await runCli(["deploy", "--config", fresh], secrets, 120_000);
+    assert.doesNotMatch(second.stdout, /made the site key/);
+    assert.deepEqual((await readSiteKey(file)).bytes, key.bytes, "made once, kept after");
   });
 
   test("an agent with a broken config exits 2 and names the line", async () => {

@@ -7,6 +7,7 @@
  * Until this file is switched to the real postgres.* and keepalived steps, `before` stands in
  * for them by hand: the VIP on node01 and one PostgreSQL container there listening on it.
  */
+
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -20,6 +21,7 @@ import Docker from "dockerode";
 import pg from "pg";
 import { loadSiteConfig } from "../../config/load.ts";
 import type { SiteConfig } from "../../config/schema.ts";
+import { readSiteKey } from "../../config/site-key.ts";
 import { checkHarborAsClient } from "../../jobs/deploy/harbor-client.ts";
 import { readHarborHealth, readHarborVersion } from "../../jobs/deploy/harbor-health.ts";
 import { generateHarborSecrets } from "../../jobs/deploy/harbor-secrets.ts";
@@ -173,7 +175,7 @@ before(async () => {
   port = site.harbor.httpPort;
   await ensureHarborBundle(paths, site.harbor.version);
   await standInForPostgresAndVip();
-  jobs = new NodeJobs(site);
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
   // The control plane makes these once per site and sends the same ones to every node.
   harborSecrets = generateHarborSecrets();
 });

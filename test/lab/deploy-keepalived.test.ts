@@ -6,6 +6,7 @@
  * The tests share one lab and run in order. The lab is brought up here and always torn down,
  * but a lab this file did not bring up is refused and never touched.
  */
+
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -18,6 +19,7 @@ import Docker from "dockerode";
 import { loadSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
+import { readSiteKey } from "../../config/site-key.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { parseStateLine, type StateRecord } from "../../jobs/deploy/keepalived-notify.ts";
 import type { StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
@@ -123,7 +125,7 @@ function diagnose(t: TestContext, outcome: StepOutcome): void {
 before(async () => {
   await lab.up();
   site = (await loadSiteConfig(paths.config)).site;
-  jobs = new NodeJobs(site);
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
 });
 
 after(async () => {

@@ -21,6 +21,7 @@ import type pg from "pg";
 import { loadSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
+import { readSiteKey } from "../../config/site-key.ts";
 import type { DeployStepId, StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { labPaths } from "../../lab/index.ts";
@@ -108,7 +109,7 @@ before(async () => {
   site = (await loadSiteConfig(paths.config)).site;
   pgPassword = (await readEnvFile(paths.env))[site.postgres.superuser.passwordEnv] ?? "";
   assert.ok(pgPassword, "the lab's env file holds the superuser's password");
-  jobs = new NodeJobs(site);
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
 });
 
 after(async () => {

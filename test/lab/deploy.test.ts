@@ -140,6 +140,8 @@ test("deploy installs the whole site: primary and VIP on node01, streaming stand
     /✓ \[\d+\] node02 host\.agent: changed — agent installed in \S+, supervised, pid \d+ answering ping/,
   );
   assert.match(result.stdout, /· \[\d+\] node01 host\.agent: unchanged — agent pid \d+ answering ping/);
+  // The lab's nodes share the operations host's filesystem: the key compares equal, nothing is copied.
+  assert.match(result.stdout, /node02 host\.agent: changed — .*; site key [0-9a-f]{12} in place/);
 
   assert.deepEqual(
     await vipHolders(["node01", "node02"], VIP),

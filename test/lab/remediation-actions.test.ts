@@ -24,6 +24,7 @@ import { ADDRESS, NODES, VIP } from "../../bench/lab-facts.ts";
 import { loadSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { SiteConfig } from "../../config/schema.ts";
+import { readSiteKey } from "../../config/site-key.ts";
 import { controllerLeaseKey, formatControllerLease } from "../../jobs/controller-lease-key.ts";
 import type { JobName, JobRequest, JobResult } from "../../jobs/job-types.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
@@ -147,7 +148,7 @@ before(async () => {
   const deployed = await runCli(["--config", paths.config, "deploy"], env, DEPLOY_TIMEOUT_MS);
   assert.equal(deployed.code, 0, `${deployed.stdout}\n${deployed.stderr}`);
   site = (await loadSiteConfig(paths.config)).site;
-  jobs = new NodeJobs(site);
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
   redis = new Redis(LAB_REDIS_URL, { maxRetriesPerRequest: 3 });
   redis.on("error", () => {});
   await setLease(1);

@@ -8,7 +8,7 @@ import { type RunningEmulator, startEmulator } from "../../slack-emulator/server
 import { healthyObservation } from "./observation-fixtures.ts";
 import { type Background, startCli } from "./processes.ts";
 import { freePort, startTestRedis, type TestRedis } from "./redis-server.ts";
-import { loopbackSiteYaml } from "./site-fixtures.ts";
+import { loopbackSiteYaml, writeTestSiteKey } from "./site-fixtures.ts";
 
 /**
  * The chat side of the product without the lab: a real Redis in which the stack plays the agents
@@ -60,7 +60,10 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
     const dir = mkdtempSync(join(tmpdir(), "harbor-ha-chat-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const config = join(dir, "site.yaml");
-    writeFileSync(config, loopbackSiteYaml(site, redis.url));
+    writeFileSync(
+      config,
+      loopbackSiteYaml(site, redis.url, [[["security", "siteKeyFile"], writeTestSiteKey(dir)]]),
+    );
     const botEnv = (extra: Record<string, string> = {}) => ({
       SLACK_BOT_TOKEN: botToken,
       SLACK_SIGNING_SECRET: signingSecret,

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "./redis-server.ts";
-import { loopbackSiteYaml } from "./site-fixtures.ts";
+import { loopbackSiteYaml, writeTestSiteKey } from "./site-fixtures.ts";
 
 type Change = [path: Array<string | number>, value: unknown];
 
@@ -12,6 +12,8 @@ export interface LoopbackSite {
   readonly harborPort: number;
   /** The shared storage folder (in `dir`). */
   readonly storageDir: string;
+  /** The site key the agents verify with (security.siteKeyFile), in `dir`. */
+  readonly siteKeyFile: string;
   dockerSocket(node: string): string;
 }
 
@@ -42,6 +44,7 @@ export async function loopbackSite(options: LoopbackSiteOptions): Promise<Loopba
     [["harbor", "httpPort"], harborPort],
     [["harbor", "storage", "path"], storageDir],
     [["harborRedis", "port"], options.harborRedis?.port ?? spareRedisPort],
+    [["security", "siteKeyFile"], writeTestSiteKey(dir)],
   ];
   if (options.harborRedis) changes.push([["harborRedis", "host"], options.harborRedis.host]);
   ["node01", "node02"].forEach((node, index) => {
@@ -49,5 +52,6 @@ export async function loopbackSite(options: LoopbackSiteOptions): Promise<Loopba
     changes.push([["nodes", index, "dataRoot"], join(dir, `${node}-disk`)]);
   });
   const yaml = loopbackSiteYaml(options.site, options.redisUrl, [...changes, ...(options.changes ?? [])]);
-  return { yaml, pgPort, harborPort, storageDir, dockerSocket };
+  const siteKeyFile = writeTestSiteKey(dir);
+  return { yaml, pgPort, harborPort, storageDir, siteKeyFile, dockerSocket };
 }

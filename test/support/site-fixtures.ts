@@ -1,7 +1,9 @@
-import { readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument, parse as parseYaml } from "yaml";
 import { siteSchema } from "../../config/schema.ts";
+import { renderSiteKey } from "../../config/site-key.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../config/site.example.yaml", import.meta.url));
 
@@ -55,4 +57,12 @@ export function loopbackSiteYaml(
 /** The example site's policy, validated: the defaults a test's decision runs under. */
 export function examplePolicy() {
   return siteSchema.parse(parseYaml(exampleSiteYaml())).policy;
+}
+
+/** A site key of the test's own in `dir` (mode 600), kept when it is already there; returns its path. */
+export function writeTestSiteKey(dir: string): string {
+  const file = join(dir, "site.key");
+  if (!existsSync(file)) writeFileSync(file, renderSiteKey(), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
 }

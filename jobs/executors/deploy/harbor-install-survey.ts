@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { PayloadPathError } from "../../../support/contained-path.ts";
 import { type HarborNodeLayout, harborBundlePath, harborNodeLayout } from "../../deploy/harbor-layout.ts";
 import {
   type HarborSecretFile,
@@ -73,7 +74,13 @@ export async function harborTarget(
     }
   }
   const version = request.harborVersion ?? site.harbor.version;
-  const bundle = harborBundlePath(site, version);
+  let bundle: string;
+  try {
+    bundle = harborBundlePath(site, version);
+  } catch (error) {
+    if (!(error instanceof PayloadPathError)) throw error;
+    return failedOutcome(`harbor.install refused: ${error.message}`, error.hint);
+  }
   if (!(await exists(bundle))) {
     return failedOutcome(
       `installer bundle not found at ${bundle}`,
