@@ -26,6 +26,19 @@ const sshSchema = z.strictObject({
   user: z.string().min(1).default("root"),
   port: port.default(22),
   keyFile: absolutePath,
+  /**
+   * The node's SSH host key fingerprint as `ssh-keygen -lf` prints it. A node with neither this
+   * nor an entry in knownHostsFile is refused: no trust on first use.
+   */
+  hostKey: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, {
+      message:
+        "must be a SHA256 fingerprint as `ssh-keygen -lf KEY.pub` prints it (SHA256: and 43 base64 characters)",
+    })
+    .optional(),
+  /** An OpenSSH known_hosts file (hashed names allowed) that pins the node; `deploy --record-host-keys` writes it. */
+  knownHostsFile: absolutePath.optional(),
 });
 
 const nodeSchema = z.strictObject({

@@ -12,6 +12,7 @@ interface DeployCommandOptions {
   dryRun?: boolean;
   harborVersion?: string;
   json?: boolean;
+  recordHostKeys?: boolean;
 }
 
 export function registerDeployCommand(program: Command, setExit: (code: number) => void): void {
@@ -30,6 +31,10 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       },
     )
     .option("--json", "print the progress events as JSON lines")
+    .option(
+      "--record-host-keys",
+      "first deploy: print each node's SSH host key fingerprint and write the ones nothing pins yet to its ssh.knownHostsFile (a key that differs from its pin is still refused)",
+    )
     .action(async (options: DeployCommandOptions) => {
       const global = program.opts<{ config?: string; logFormat?: string; logLevel?: string }>();
       const loaded = await loadSiteFromOptions(global.config);
@@ -49,6 +54,17 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       const env = Object.fromEntries(
         secretReferences(site).map((ref) => [ref.envName, process.env[ref.envName] ?? ""]),
       );
+      if (options.recordHostKeys) {
+        const { assertAllPinned, formatSighting, surveyHostKeys } = await import(
+          "../../jobs/adapters/ssh-host-key-survey.ts"
+        );
+        // Trust on first use only when asked for, and never in a dry run (which writes nothing).
+        const sightings = await surveyHostKeys(site, !options.dryRun);
+        for (const sighting of sightings) {
+          console.log(options.json ? JSON.stringify({ hostKey: sighting }) : formatSighting(sighting));
+        }
+        if (!options.dryRun) assertAllPinned(sightings);
+      }
       const { runDeploy } = await import("../../jobs/deploy/run-deploy.ts");
       const { summary } = await runDeploy({
         site,
