@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), "harbor-ha-hostkeys-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A real key made by ssh-keygen: its .pub text and the fingerprint `ssh-keygen -lf` prints for it. */
-function realKey(type: "ed25519" | "rsa" | "ecdsa", name = type) {
+function realKey(type: "ed25519" | "rsa" | "ecdsa", name: string = type) {
   const file = join(dir, name);
   execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", `test ${name}`, "-f", file]);
   const pub = readFileSync(`${file}.pub`, "utf8");
@@ -105,7 +105,10 @@ describe("known_hosts", () => {
     execFileSync("ssh-keygen", ["-q", "-H", "-f", file]);
     const { entries } = parseKnownHosts(readFileSync(file, "utf8"));
     assert.equal(entries.length, 2);
-    assert.ok(entries.every((e) => e.hosts.startsWith("|1|")), "ssh-keygen hashed every name");
+    assert.ok(
+      entries.every((e) => e.hosts.startsWith("|1|")),
+      "ssh-keygen hashed every name",
+    );
     assert.deepEqual(
       pinsFor(undefined, entries, "10.77.0.11").known.map((e) => fingerprintOf(e.key.blob)),
       [ed.fingerprint],
