@@ -63,7 +63,7 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
         for (const sighting of sightings) {
           console.log(options.json ? JSON.stringify({ hostKey: sighting }) : formatSighting(sighting));
         }
-        if (!options.dryRun) assertAllPinned(sightings);
+        assertAllPinned(sightings, options.dryRun ?? false);
       }
       const { runDeploy } = await import("../../jobs/deploy/run-deploy.ts");
       const { summary } = await runDeploy({

@@ -64,9 +64,14 @@ export function formatSighting(sighting: HostKeySighting): string {
   return `${sighting.node.padEnd(8)} ${sighting.target.padEnd(21)} ${key}  ${sighting.status.toUpperCase()}: ${sighting.detail}`;
 }
 
-/** Recording is all or nothing for a deploy: one refused node stops it before any step runs. */
-export function assertAllPinned(sightings: readonly HostKeySighting[]): void {
-  const bad = sightings.filter((s) => s.status !== "pinned" && s.status !== "recorded");
+/**
+ * Recording is all or nothing for a deploy: one refused node stops it before any step runs. A dry
+ * run records nothing, so there a key that nothing pins yet (it would be recorded) passes.
+ */
+export function assertAllPinned(sightings: readonly HostKeySighting[], dryRun = false): void {
+  const passes = (s: HostKeySighting) =>
+    s.status === "pinned" || s.status === "recorded" || (dryRun && s.status === "unpinned");
+  const bad = sightings.filter((s) => !passes(s));
   if (bad.length === 0) return;
   const mismatch = bad.some((s) => s.status === "mismatch" || s.status === "revoked");
   throw new HarborHaError(
