@@ -60,10 +60,10 @@ export async function fenceOverSsh(node: NodeConfig): Promise<SshFenceResult> {
       isHarborHaError(error) &&
       (error.code === "SSH_HOST_KEY_MISMATCH" || error.code === "SSH_HOST_KEY_UNKNOWN")
     ) {
-      const what = error.code === "SSH_HOST_KEY_MISMATCH" ? "host key mismatch" : "host key not pinned";
+      // The message begins "host key mismatch for NODE" (or "host key of NODE ... is not pinned").
       return {
         ok: false,
-        detail: `not fenced: ${node.name}'s agent is silent and SSH was refused (${what}: ${error.message})`,
+        detail: `not fenced: ${node.name}'s agent is silent and SSH was refused: ${error.message}`,
       };
     }
     return {

@@ -205,7 +205,7 @@ describe("the SSH fence", () => {
     assert.equal(refused.ok, false);
     assert.match(
       refused.detail,
-      /not fenced: node01's agent is silent and SSH was refused \(host key mismatch/,
+      /not fenced: node01's agent is silent and SSH was refused: host key mismatch for node01/,
     );
     assert.equal(existsSync(dockerCalls), false, "the fence script never ran");
   });
