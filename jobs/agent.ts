@@ -21,6 +21,8 @@ export interface AgentOptions {
   readonly logger: Logger;
   /** Where GET /metrics listens; undefined: nowhere. */
   readonly metricsListen?: ListenAddress | undefined;
+  /** When set, GET /metrics needs `Authorization: Bearer` with it. */
+  readonly metricsBearerToken?: string | undefined;
 }
 
 export interface RunningAgent {
@@ -120,6 +122,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     pgPassword: options.secrets.pgPassword,
     docker: context.docker,
     metricsListen: options.metricsListen,
+    metricsBearerToken: options.metricsBearerToken,
     logger,
   });
   logger.info(

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { resolveSecrets } from "../../config/secrets.ts";
+import { metricsBearerToken, resolveSecrets } from "../../config/secrets.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
@@ -55,7 +55,22 @@ export function registerAgentCommand(program: Command): void {
             ? undefined
             : { host: node.address, port: site.agent.metricsPort }
           : (options.metricsListen ?? undefined);
-      const agent = await startAgent({ site, node, secrets, logger, metricsListen });
+      // The node's own address (its private network) by default, never 0.0.0.0.
+      const bearer = metricsBearerToken(site, process.env);
+      if (bearer.missing && metricsListen) {
+        logger.error(
+          { event: "metrics.token_missing", env: bearer.missing },
+          `metrics.bearerTokenEnv names ${bearer.missing}, which is unset: no metrics are served rather than open ones`,
+        );
+      }
+      const agent = await startAgent({
+        site,
+        node,
+        secrets,
+        logger,
+        metricsListen: bearer.missing ? undefined : metricsListen,
+        metricsBearerToken: bearer.token,
+      });
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

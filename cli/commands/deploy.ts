@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError } from "commander";
-import { resolveSecrets, secretReferences } from "../../config/secrets.ts";
+import { resolveSecrets, shippedSecretNames } from "../../config/secrets.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
 import { assertRedisReachable } from "../../support/redis.ts";
@@ -51,9 +51,7 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
         if (options.json) console.log(JSON.stringify(event));
         else for (const line of progressLines(event)) console.log(line);
       };
-      const env = Object.fromEntries(
-        secretReferences(site).map((ref) => [ref.envName, process.env[ref.envName] ?? ""]),
-      );
+      const env = Object.fromEntries(shippedSecretNames(site).map((name) => [name, process.env[name] ?? ""]));
       if (options.recordHostKeys) {
         const { assertAllPinned, formatSighting, surveyHostKeys } = await import(
           "../../jobs/adapters/ssh-host-key-survey.ts"
