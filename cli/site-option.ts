@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type LoadedSite, loadSiteConfig } from "../config/load.ts";
-import { missingSecrets, resolveSecrets, type SiteSecrets, secretReferences } from "../config/secrets.ts";
+import { missingSecrets, resolveSecrets, type SiteSecrets, shippedSecretNames } from "../config/secrets.ts";
 import { readSiteKey, type SiteKey } from "../config/site-key.ts";
 import { labPaths, readEnvFile } from "../lab/index.ts";
 
@@ -60,9 +60,7 @@ export async function siteInputs(
     pgPassword: env[site.postgres.superuser.passwordEnv],
     secrets: missingSecrets(site, env).length === 0 ? resolveSecrets(site, env) : undefined,
     configText: await readFile(loaded.file, "utf8"),
-    secretsEnv: Object.fromEntries(
-      secretReferences(site).map((ref) => [ref.envName, env[ref.envName] ?? ""]),
-    ),
+    secretsEnv: Object.fromEntries(shippedSecretNames(site).map((name) => [name, env[name] ?? ""])),
     siteKey: await readSiteKey(site.security.siteKeyFile),
   };
 }

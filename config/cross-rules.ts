@@ -132,5 +132,13 @@ export function crossFieldWarnings(site: SiteConfig): ConfigProblem[] {
       message: `the control-plane Redis runs on node ${onNode.name}: losing that node also loses the control plane`,
     });
   }
+  site.nodes.forEach((node, index) => {
+    if (node.ssh.hostKey === undefined && node.ssh.knownHostsFile === undefined) {
+      warnings.push({
+        path: ["nodes", index, "ssh"],
+        message: `no host key is pinned for ${node.name}: every SSH connection to it (deploy's host steps, the fence) will be refused; set ssh.hostKey, or ssh.knownHostsFile and run \`harbor-ha deploy --record-host-keys\``,
+      });
+    }
+  });
   return warnings;
 }

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { parseListenAddress } from "../support/metrics-server.ts";
 
 /**
  * The site inventory and policy. One YAML file per site; this schema is the only place that
@@ -31,6 +32,19 @@ const sshSchema = z.strictObject({
   user: z.string().min(1).default("root"),
   port: port.default(22),
   keyFile: absolutePath,
+  /**
+   * The node's SSH host key fingerprint as `ssh-keygen -lf` prints it. A node with neither this
+   * nor an entry in knownHostsFile is refused: no trust on first use.
+   */
+  hostKey: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, {
+      message:
+        "must be a SHA256 fingerprint as `ssh-keygen -lf KEY.pub` prints it (SHA256: and 43 base64 characters)",
+    })
+    .optional(),
+  /** An OpenSSH known_hosts file (hashed names allowed) that pins the node; `deploy --record-host-keys` writes it. */
+  knownHostsFile: absolutePath.optional(),
 });
 
 const nodeSchema = z.strictObject({
@@ -113,6 +127,29 @@ const agentSchema = z.strictObject({
   metricsPort: z.number().int().min(0).max(65535).default(9464),
 });
 
+/** HOST:PORT (an IP address) or "off": where a metrics endpoint listens. */
+const listenAddress = z.string().refine(
+  (value) => {
+    try {
+      parseListenAddress(value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be HOST:PORT (an IP address and a port) or "off"' },
+);
+
+const metricsSchema = z.strictObject({
+  /**
+   * The bot's GET /metrics, on a listener of its own (never Slack's public /slack/events one):
+   * loopback by default, so only the bot's host can scrape it.
+   */
+  botListen: listenAddress.default("127.0.0.1:9465"),
+  /** When set, the bot's and the agents' /metrics answer 401 without `Authorization: Bearer TOKEN`. */
+  bearerTokenEnv: envName.optional(),
+});
+
 export const siteSchema = z.strictObject({
   site: name,
   vip: z.strictObject({
@@ -137,6 +174,7 @@ export const siteSchema = z.strictObject({
   }),
   policy: policySchema.prefault({}),
   agent: agentSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   security: z
     .strictObject({
       /**

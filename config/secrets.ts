@@ -58,3 +58,23 @@ export function resolveSecrets(
   for (const ref of secretReferences(site)) secrets[ref.key] = env[ref.envName] ?? "";
   return secrets as SiteSecrets;
 }
+
+/** The variables deploy copies to each agent: the site's secrets and, when named, the metrics token. */
+export function shippedSecretNames(site: SiteConfig): string[] {
+  const names = secretReferences(site).map((ref) => ref.envName);
+  return site.metrics.bearerTokenEnv ? [...names, site.metrics.bearerTokenEnv] : names;
+}
+
+/**
+ * The token scrapers must send, read at an entry point. `missing`: the site names a variable that
+ * is unset, and the caller serves no metrics at all rather than open ones.
+ */
+export function metricsBearerToken(
+  site: SiteConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly token?: string; readonly missing?: string } {
+  const name = site.metrics.bearerTokenEnv;
+  if (name === undefined) return {};
+  const token = env[name];
+  return token ? { token } : { missing: name };
+}

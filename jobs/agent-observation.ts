@@ -24,6 +24,7 @@ export interface AgentObservationOptions {
   readonly docker: Docker;
   /** undefined: no metrics endpoint. */
   readonly metricsListen: ListenAddress | undefined;
+  readonly metricsBearerToken?: string | undefined;
   readonly logger: Logger;
 }
 
@@ -85,7 +86,11 @@ export async function startAgentObservation(options: AgentObservationOptions): P
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   if (options.metricsListen) {
     try {
-      metricsServer = await startMetricsServer(metrics.registry, options.metricsListen);
+      metricsServer = await startMetricsServer(
+        metrics.registry,
+        options.metricsListen,
+        options.metricsBearerToken === undefined ? {} : { bearerToken: options.metricsBearerToken },
+      );
       logger.info({ event: "metrics.listening", url: metricsServer.url }, `metrics on ${metricsServer.url}`);
     } catch (error) {
       // The agent's work (observing, fencing, failing over) matters more than its metrics.

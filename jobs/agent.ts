@@ -35,6 +35,8 @@ export interface AgentOptions {
    * ends the process, the only sure way to stop it acting later; the supervisor restarts it.
    */
   readonly onWedged?: (error: Error) => void;
+  /** When set, GET /metrics needs `Authorization: Bearer` with it. */
+  readonly metricsBearerToken?: string | undefined;
 }
 
 export interface RunningAgent {
@@ -168,6 +170,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     pgPassword: options.secrets.pgPassword,
     docker: context.docker,
     metricsListen: options.metricsListen,
+    metricsBearerToken: options.metricsBearerToken,
     logger,
   });
   logger.info(

@@ -23,7 +23,8 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
     nodes: topology.nodes.map((node) => ({
       name: node.name,
       address: node.address,
-      ssh: { user: "root", port: LAB_SSH_PORT, keyFile: paths.sshKey },
+      // ensureSshKeys writes every node's host key there: the lab pins them like a real site.
+      ssh: { user: "root", port: LAB_SSH_PORT, keyFile: paths.sshKey, knownHostsFile: paths.knownHosts },
       dataRoot: paths.node(node.name).disk,
       dockerSocket: paths.node(node.name).dockerSocket,
       dockerConfigFile: paths.node(node.name).dockerConfig,

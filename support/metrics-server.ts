@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { isIP } from "node:net";
 import type { Registry } from "prom-client";
@@ -40,11 +41,40 @@ export interface MetricsServer {
 }
 
 /**
+ * Whether an Authorization header carries the bearer token. Both sides are hashed first, so the
+ * comparison takes the same time whatever the guess and whatever its length.
+ */
+export function bearerAuthorized(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer +(\S+) *$/i.exec(header ?? "")?.[1] ?? "";
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(presented), digest(token)) && presented.length > 0;
+}
+
+export interface MetricsServerOptions {
+  /** When set, every request must carry `Authorization: Bearer TOKEN`; others get 401. */
+  readonly bearerToken?: string;
+}
+
+/**
  * A tiny HTTP server for one prom-client registry, listening: `GET /metrics` and nothing else.
  * Scrapes are rare and small, so no framework; a failing collector answers 500 with its message.
  */
-export async function serveMetrics(registry: Registry, listen: ListenAddress): Promise<Server> {
+export async function serveMetrics(
+  registry: Registry,
+  listen: ListenAddress,
+  options: MetricsServerOptions = {},
+): Promise<Server> {
+  const { bearerToken } = options;
   const server = createServer((request, response) => {
+    if (bearerToken !== undefined && !bearerAuthorized(request.headers.authorization, bearerToken)) {
+      response
+        .writeHead(401, {
+          "content-type": "text/plain",
+          "www-authenticate": 'Bearer realm="harbor-ha metrics"',
+        })
+        .end("unauthorized: send Authorization: Bearer TOKEN (the variable metrics.bearerTokenEnv names)\n");
+      return;
+    }
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/metrics" || (request.method !== "GET" && request.method !== "HEAD")) {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found: try GET /metrics\n");
@@ -71,8 +101,12 @@ export async function serveMetrics(registry: Registry, listen: ListenAddress): P
 }
 
 /** serveMetrics with its URL (the port the kernel gave, when 0 was asked for) and a close that does not wait for idle scrapers. */
-export async function startMetricsServer(registry: Registry, listen: ListenAddress): Promise<MetricsServer> {
-  const server = await serveMetrics(registry, listen);
+export async function startMetricsServer(
+  registry: Registry,
+  listen: ListenAddress,
+  options: MetricsServerOptions = {},
+): Promise<MetricsServer> {
+  const server = await serveMetrics(registry, listen, options);
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : listen.port;
   return {

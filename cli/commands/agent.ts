@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { resolveSecrets } from "../../config/secrets.ts";
+import { metricsBearerToken, resolveSecrets } from "../../config/secrets.ts";
 import { readSiteKey } from "../../config/site-key.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
 import { HarborHaError } from "../../support/errors.ts";
@@ -58,13 +58,22 @@ export function registerAgentCommand(program: Command): void {
             ? undefined
             : { host: node.address, port: site.agent.metricsPort }
           : (options.metricsListen ?? undefined);
+      // The node's own address (its private network) by default, never 0.0.0.0.
+      const bearer = metricsBearerToken(site, process.env);
+      if (bearer.missing && metricsListen) {
+        logger.error(
+          { event: "metrics.token_missing", env: bearer.missing },
+          `metrics.bearerTokenEnv names ${bearer.missing}, which is unset: no metrics are served rather than open ones`,
+        );
+      }
       const agent = await startAgent({
         site,
         node,
         secrets,
         siteKey,
         logger,
-        metricsListen,
+        metricsListen: bearer.missing ? undefined : metricsListen,
+        metricsBearerToken: bearer.token,
         // Exit code 70 (EX_SOFTWARE) at once: the supervisor starts a fresh agent, and the
         // wedged job's lock expires; BullMQ hands it back only if it is safe to run again.
         onWedged: () => process.exit(70),

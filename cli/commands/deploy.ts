@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError } from "commander";
-import { resolveSecrets, secretReferences } from "../../config/secrets.ts";
+import { resolveSecrets, shippedSecretNames } from "../../config/secrets.ts";
 import { ensureSiteKey, readSiteKey } from "../../config/site-key.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
@@ -13,6 +13,7 @@ interface DeployCommandOptions {
   dryRun?: boolean;
   harborVersion?: string;
   json?: boolean;
+  recordHostKeys?: boolean;
 }
 
 export function registerDeployCommand(program: Command, setExit: (code: number) => void): void {
@@ -31,6 +32,10 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       },
     )
     .option("--json", "print the progress events as JSON lines")
+    .option(
+      "--record-host-keys",
+      "first deploy: print each node's SSH host key fingerprint and write the ones nothing pins yet to its ssh.knownHostsFile (a key that differs from its pin is still refused)",
+    )
     .action(async (options: DeployCommandOptions) => {
       const global = program.opts<{ config?: string; logFormat?: string; logLevel?: string }>();
       const loaded = await loadSiteFromOptions(global.config);
@@ -47,9 +52,18 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
         if (options.json) console.log(JSON.stringify(event));
         else for (const line of progressLines(event)) console.log(line);
       };
-      const env = Object.fromEntries(
-        secretReferences(site).map((ref) => [ref.envName, process.env[ref.envName] ?? ""]),
-      );
+      const env = Object.fromEntries(shippedSecretNames(site).map((name) => [name, process.env[name] ?? ""]));
+      if (options.recordHostKeys) {
+        const { assertAllPinned, formatSighting, surveyHostKeys } = await import(
+          "../../jobs/adapters/ssh-host-key-survey.ts"
+        );
+        // Trust on first use only when asked for, and never in a dry run (which writes nothing).
+        const sightings = await surveyHostKeys(site, !options.dryRun);
+        for (const sighting of sightings) {
+          console.log(options.json ? JSON.stringify({ hostKey: sighting }) : formatSighting(sighting));
+        }
+        assertAllPinned(sightings, options.dryRun ?? false);
+      }
       // The first deploy makes the key here; host.agent copies it to each node at the same path.
       const keyFile = site.security.siteKeyFile;
       let siteKey: Awaited<ReturnType<typeof readSiteKey>>;

@@ -28,6 +28,20 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
       }
       setExit(answers.every((answer) => answer.ok) ? EXIT.ok : EXIT.failed);
     });
+  nodes
+    .command("host-keys")
+    .description(
+      "print each node's SSH host key fingerprint as its sshd presents it, and whether it matches its pin (trusts nothing, writes nothing)",
+    )
+    .option("--json", "print the sightings as JSON")
+    .action(async (options: { json?: boolean }) => {
+      const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
+      const { formatSighting, surveyHostKeys } = await import("../../jobs/adapters/ssh-host-key-survey.ts");
+      const sightings = await surveyHostKeys(site, false);
+      if (options.json) console.log(JSON.stringify(sightings, null, 2));
+      else for (const sighting of sightings) console.log(formatSighting(sighting));
+      setExit(sightings.every((sighting) => sighting.status === "pinned") ? EXIT.ok : EXIT.failed);
+    });
 }
 
 /** Pings nodes' agents at once; a silent node is an answer (ok: false), not an exception. */

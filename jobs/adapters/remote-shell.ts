@@ -1,6 +1,14 @@
 import { NodeSSH } from "node-ssh";
 import type { NodeConfig } from "../../config/schema.ts";
-import { HarborHaError } from "../../support/errors.ts";
+import { HarborHaError, isHarborHaError } from "../../support/errors.ts";
+import {
+  blobType,
+  type HostKey,
+  type HostKeyVerdict,
+  hostKeyAlgorithms,
+  judgeHostKey,
+} from "./ssh-host-keys.ts";
+import { hostKeyError, loadHostKeyPins } from "./ssh-host-trust.ts";
 
 export interface RemoteResult {
   readonly code: number | null;
@@ -26,6 +34,7 @@ export function outputTail(result: RemoteResult, lines = 12): string {
 }
 
 function describeConnectError(node: NodeConfig, cause: unknown): HarborHaError {
+  if (isHarborHaError(cause)) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
   const target = `${node.ssh.user}@${node.address}:${node.ssh.port}`;
   if (/authentication methods failed|auth/i.test(message)) {
@@ -56,8 +65,22 @@ function describeConnectError(node: NodeConfig, cause: unknown): HarborHaError {
   });
 }
 
-/** Opens an SSH session to a node with its configured user, port and key (node-ssh). */
+/** A key blob as ssh2's hostVerifier hands it over (the server's KEX reply). */
+function hostKeyOf(blob: Buffer): HostKey {
+  return { type: blobType(blob) ?? "unknown", blob };
+}
+
+/**
+ * Opens an SSH session to a node with its configured user, port and key (node-ssh), once its
+ * host key matches the one pinned for it (nodes[].ssh.hostKey or ssh.knownHostsFile). Any other
+ * key, or none pinned, ends the connection during the key exchange, before authentication:
+ * nothing (no stdin secret, no fence command) reaches an impostor, and the caller gets
+ * SSH_HOST_KEY_MISMATCH or SSH_HOST_KEY_UNKNOWN.
+ */
 export async function connectSsh(node: NodeConfig, timeoutMs = 8_000): Promise<RemoteShell> {
+  const pins = await loadHostKeyPins(node);
+  const algorithms = hostKeyAlgorithms(pins);
+  let refused: Exclude<HostKeyVerdict, { kind: "trusted" }> | undefined;
   const ssh = new NodeSSH();
   try {
     await ssh.connect({
@@ -66,9 +89,18 @@ export async function connectSsh(node: NodeConfig, timeoutMs = 8_000): Promise<R
       username: node.ssh.user,
       privateKeyPath: node.ssh.keyFile,
       readyTimeout: timeoutMs,
+      // ssh2 calls this on every key exchange, re-keys included.
+      hostVerifier: (blob: Buffer) => {
+        const verdict = judgeHostKey(pins, hostKeyOf(blob));
+        if (verdict.kind === "trusted") return true;
+        refused = verdict;
+        return false;
+      },
+      ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
     });
   } catch (cause) {
     ssh.dispose();
+    if (refused) throw hostKeyError(node, refused, cause);
     throw describeConnectError(node, cause);
   }
   return {

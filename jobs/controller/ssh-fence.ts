@@ -1,5 +1,5 @@
 import type { NodeConfig } from "../../config/schema.ts";
-import { errorMessage } from "../../support/errors.ts";
+import { errorMessage, isHarborHaError } from "../../support/errors.ts";
 import { connectSsh, outputTail, shellQuote } from "../adapters/remote-shell.ts";
 import { keepalivedContainerName } from "../deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../deploy/postgres-config.ts";
@@ -55,6 +55,17 @@ export async function fenceOverSsh(node: NodeConfig): Promise<SshFenceResult> {
           detail: `fencing ${node.name} over SSH left something running: ${outputTail(result, 6) || output.trim()}`,
         };
   } catch (error) {
+    // The key exchange ended before the script was sent: an impostor's "fenced" is never heard.
+    if (
+      isHarborHaError(error) &&
+      (error.code === "SSH_HOST_KEY_MISMATCH" || error.code === "SSH_HOST_KEY_UNKNOWN")
+    ) {
+      // The message begins "host key mismatch for NODE" (or "host key of NODE ... is not pinned").
+      return {
+        ok: false,
+        detail: `not fenced: ${node.name}'s agent is silent and SSH was refused: ${error.message}`,
+      };
+    }
     return {
       ok: false,
       detail: `cannot fence ${node.name}: its agent is silent and SSH failed (${errorMessage(error)})`,

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -16,13 +16,18 @@ import type pg from "pg";
 import { stringify } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
+import { fenceOverSsh } from "../../jobs/controller/ssh-fence.ts";
 import { labPaths, labUp, readEnvFile } from "../../lab/index.ts";
+import { sshAnswers } from "../../lab/probes.ts";
 import { isAlive } from "../../lab/processes.ts";
+import { sshdConfig } from "../../lab/sshd.ts";
 import { readState } from "../../lab/state.ts";
+import { labTopology } from "../../lab/topology.ts";
 import { createLogger } from "../../support/logger.ts";
 import { labQuery } from "../support/lab-postgres.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
+import { keygenFingerprint, newSshKey } from "../support/test-sshd.ts";
 import { vipHolders } from "../support/vip.ts";
 
 const execFileAsync = promisify(execFile);
@@ -104,6 +109,80 @@ test("a missing SSH key, a wrong one and an unreachable SSH port each get their 
     badPort.stdout,
     /root@10\.77\.0\.11:2222 is unreachable[\s\S]*hint: is the node up and sshd listening on port 2222/,
   );
+});
+
+test("a node whose sshd presents another host key is refused by deploy's SSH step and by the SSH fence", async (t) => {
+  const node02 = labTopology(2).nodes[1];
+  assert.ok(node02);
+  const nodePaths = paths.node("node02");
+  const expected = keygenFingerprint(nodePaths.sshHostKey);
+  const impostorDir = mkdtempSync(join(tmpdir(), "harbor-ha-impostor-"));
+  t.after(() => rmSync(impostorDir, { recursive: true, force: true }));
+  const impostorKey = newSshKey(impostorDir, "impostor_host_key");
+  const seen = keygenFingerprint(impostorKey);
+  const knownHostsBefore = readFileSync(paths.knownHosts, "utf8");
+
+  // The lab's own sshd on node02 makes way (by PID) for one on the same address with another key.
+  const state = await readState(paths.stateFile);
+  const labSshd = state?.processes["sshd:node02"];
+  assert.ok(labSshd);
+  process.kill(labSshd.pid, "SIGTERM");
+  while (await isAlive(labSshd)) await new Promise((resolve) => setTimeout(resolve, 20));
+  const config = join(impostorDir, "sshd_config");
+  writeFileSync(
+    config,
+    sshdConfig(node02, nodePaths, paths)
+      .replace(`HostKey ${nodePaths.sshHostKey}`, `HostKey ${impostorKey}`)
+      .replace(`PidFile ${nodePaths.sshdPidFile}`, `PidFile ${join(impostorDir, "sshd.pid")}`),
+    { mode: 0o600 },
+  );
+  const impostor = spawn(
+    "nsenter",
+    [`--net=/run/netns/${node02.netns}`, "/usr/sbin/sshd", "-D", "-e", "-f", config],
+    {
+      stdio: "ignore",
+    },
+  );
+  t.after(async () => {
+    if (impostor.pid && impostor.exitCode === null) {
+      const exited = new Promise((resolve) => impostor.once("exit", resolve));
+      process.kill(impostor.pid, "SIGTERM");
+      await exited;
+    }
+    // lab up starts node02's own sshd again (its recorded process is dead).
+    await labUp({ logger });
+  });
+  for (let i = 0; i < 100 && !(await sshAnswers(node02.address, 22, 500)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  const mismatch = `host key mismatch for node02 (10.77.0.12:22): expected ${expected}, seen ${seen}`;
+  const dryRun = await deploy("--dry-run");
+  assert.equal(dryRun.code, 1, dryRun.stdout);
+  assert.ok(dryRun.stdout.includes(`node02 host.docker: failed — ${mismatch}`), dryRun.stdout);
+  assert.match(dryRun.stdout, /hint: check the host[\s\S]*update nodes\[node02\]\.ssh\.hostKey/);
+  const record = await deploy("--record-host-keys");
+  assert.equal(record.code, 1, record.stdout + record.stderr);
+  assert.match(record.stdout, /node01 .* PINNED/);
+  assert.ok(record.stdout.includes(`ssh-ed25519 ${seen}  MISMATCH`), record.stdout);
+  assert.doesNotMatch(record.stdout, /host\.docker/, "no deploy step ran");
+  assert.equal(readFileSync(paths.knownHosts, "utf8"), knownHostsBefore, "the pinned key is not replaced");
+
+  const { site } = await loadSiteConfig(paths.config);
+  const node = site.nodes.find((candidate) => candidate.name === "node02");
+  assert.ok(node);
+  const fence = await fenceOverSsh(node);
+  assert.equal(fence.ok, false, fence.detail);
+  assert.ok(
+    fence.detail.includes(`not fenced: node02's agent is silent and SSH was refused: ${mismatch}`),
+    fence.detail,
+  );
+});
+
+test("with the lab's own sshd back, both nodes' host keys match their pins", async () => {
+  const shown = await runCli(["--config", paths.config, "nodes", "host-keys"], env);
+  assert.equal(shown.code, 0, shown.stdout + shown.stderr);
+  assert.match(shown.stdout, /node01 .* PINNED: matches its pin\nnode02 .* PINNED: matches its pin/);
 });
 
 test("a dead Docker daemon stops the deploy at step 0: nothing after it runs", async () => {
