@@ -74,6 +74,7 @@ test("lab up runs every step, in order, and a fresh lab changes something in eac
       "image",
       "ssh-keys",
       "secrets",
+      "site-key",
       "site-config",
       "harbor-bundle",
       "docker",
