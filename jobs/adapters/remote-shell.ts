@@ -1,13 +1,7 @@
 import { NodeSSH } from "node-ssh";
 import type { NodeConfig } from "../../config/schema.ts";
 import { HarborHaError, isHarborHaError } from "../../support/errors.ts";
-import {
-  blobType,
-  type HostKey,
-  type HostKeyVerdict,
-  hostKeyAlgorithms,
-  judgeHostKey,
-} from "./ssh-host-keys.ts";
+import { type HostKeyVerdict, hostKeyAlgorithms, hostKeyOf, judgeHostKey } from "./ssh-host-keys.ts";
 import { hostKeyError, loadHostKeyPins } from "./ssh-host-trust.ts";
 
 export interface RemoteResult {
@@ -63,11 +57,6 @@ function describeConnectError(node: NodeConfig, cause: unknown): HarborHaError {
     context: { node: node.name, target },
     cause,
   });
-}
-
-/** A key blob as ssh2's hostVerifier hands it over (the server's KEX reply). */
-function hostKeyOf(blob: Buffer): HostKey {
-  return { type: blobType(blob) ?? "unknown", blob };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { NodeSSH } from "node-ssh";
 import type { NodeConfig } from "../../config/schema.ts";
 import { errorMessage, HarborHaError } from "../../support/errors.ts";
-import { blobType, type HostKey } from "./ssh-host-keys.ts";
+import { type HostKey, hostKeyOf } from "./ssh-host-keys.ts";
 
 /**
  * The host key a node's sshd presents, as ssh-keyscan would read it: the key exchange runs until
@@ -18,7 +18,7 @@ export async function scanHostKey(node: NodeConfig, timeoutMs = 8_000): Promise<
       username: node.ssh.user,
       readyTimeout: timeoutMs,
       hostVerifier: (blob: Buffer) => {
-        seen = { type: blobType(blob) ?? "unknown", blob };
+        seen = hostKeyOf(blob);
         return false;
       },
     });

@@ -197,3 +197,8 @@ export function hostKeyAlgorithms(pins: HostKeyPins): HostKeyAlgorithm[] | undef
   const offered = SSH2_HOST_KEY_ALGORITHMS.filter((algorithm) => types.has(keyTypeOf(algorithm)));
   return offered.length === 0 ? undefined : offered;
 }
+
+/** A key blob as ssh2's hostVerifier hands it over (the server's KEX reply). */
+export function hostKeyOf(blob: Buffer): HostKey {
+  return { type: blobType(blob) ?? "unknown", blob };
+}
