@@ -76,9 +76,19 @@ export interface RunningBot {
  * The Slack app: Bolt over HTTP (signed requests at /slack/events) or Socket Mode, the
  * `/harbor` command, the snapshot store it answers `status` from, and /metrics.
  */
+/**
+ * How long one of the bot's Redis commands may take before the person who clicked is told it
+ * failed. Clicks and commands are acked to Slack first, so this is not bound by Slack's 3 s; it
+ * must ride out a busy Redis (an AOF fsync stalled by the disk, measured past 1 s on a loaded
+ * 2-core lab host) yet still answer well before a person gives up.
+ */
+const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
 export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { site, slack, logger } = options;
-  const redis = createDurableRedis(site.controlPlane.redisUrl, { commandTimeout: 1_000 });
+  const redis = createDurableRedis(site.controlPlane.redisUrl, {
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+  });
   redis.on("error", (error) =>
     logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
   );

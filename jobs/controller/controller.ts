@@ -12,7 +12,7 @@ import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
 import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
 import { decide } from "./decide.ts";
-import { type Incident, type IncidentReporter, milestone, withTimeline } from "./incident.ts";
+import { followedBy, type Incident, type IncidentReporter, milestone, withTimeline } from "./incident.ts";
 import { LeaseHolder } from "./lease-holder.ts";
 import { EVALUATION_BUDGET_MS, LoopWatchdog, stepBudgetMs } from "./loop-watchdog.ts";
 import type { Decision } from "./remediation.ts";
@@ -512,7 +512,12 @@ export class Controller {
       this.tell(
         this.options.reporter.note(memory.incident, `next: ${decision.scenario}: ${decision.reason}`),
       );
-      return memory;
+      const incident = followedBy(memory.incident, decision);
+      if (incident === memory.incident) return memory;
+      this.tell(this.options.reporter.update(incident));
+      const renamed = { ...memory, incident };
+      await this.remember(renamed);
+      return renamed;
     }
     const incident = this.newIncident(decision, now);
     const thread = await this.options.reporter.open(incident);

@@ -49,6 +49,23 @@ export function timelineText(incident: Incident): string {
     .join("\n");
 }
 
+/**
+ * What an open incident becomes when a different decision follows it. A follow-up that fails
+ * over (its plan promotes a node) names the incident from then on: "VIP not on the primary"
+ * that turns out to be keepalived down on the VIP holder is, to the operator reading the channel,
+ * a failover. Any other follow-up (the old primary back, a rejoin) keeps the name. Pure.
+ */
+export function followedBy(incident: Incident, decision: Decision): Incident {
+  const failsOver = decision.actions.some((action) => action.kind === "promote");
+  if (!failsOver || incident.scenario === decision.scenario) return incident;
+  return {
+    ...incident,
+    scenario: decision.scenario,
+    reason: decision.reason,
+    nodes: [...new Set([...incident.nodes, ...decision.nodes])],
+  };
+}
+
 export function withTimeline(incident: Incident, label: string, at: number): Incident {
   return { ...incident, timeline: [...incident.timeline, { label, at }] };
 }
