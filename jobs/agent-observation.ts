@@ -16,6 +16,7 @@ import { redactRedisUrl } from "../support/redis.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { PrimaryLeaseKeeper } from "./primary-lease-keeper.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
+import type { UpstreamWatch } from "./upstream-watch.ts";
 
 export interface AgentObservationOptions {
   readonly site: SiteConfig;
@@ -25,6 +26,8 @@ export interface AgentObservationOptions {
   /** undefined: no metrics endpoint. */
   readonly metricsListen: ListenAddress | undefined;
   readonly metricsBearerToken?: string | undefined;
+  /** Told of each observation's PostgreSQL facts: when the standby last streamed. */
+  readonly upstream?: UpstreamWatch;
   readonly logger: Logger;
 }
 
@@ -72,6 +75,7 @@ export async function startAgentObservation(options: AgentObservationOptions): P
     onObservation: (observation) => {
       metrics.recordObservation(observation);
       publisher.publish(observation);
+      if (observation.postgres.ok) options.upstream?.saw(observation.postgres, observation.observedAt);
       primaryLease.observe(observation);
     },
     logger,

@@ -19,6 +19,7 @@ import { runWithPolicy } from "./run-with-policy.ts";
 import { checkJob, JobRefusedError } from "./signing/job-check.ts";
 import { refusalReporter } from "./signing/job-refusal.ts";
 import { FileSeenJobs } from "./signing/seen-jobs.ts";
+import { UpstreamWatch } from "./upstream-watch.ts";
 
 export interface AgentOptions {
   readonly site: SiteConfig;
@@ -76,14 +77,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
   );
   const leaseKey = controllerLeaseKey(site.site);
+  const startedAt = Date.now();
+  const upstream = new UpstreamWatch(startedAt);
   const context: AgentContext = {
     site,
     node,
     docker: new Docker({ socketPath: node.dockerSocket }),
     secrets: options.secrets,
     logger,
-    startedAt: Date.now(),
+    startedAt,
     controllerLease: { read: () => connection.get(leaseKey) },
+    upstream,
   };
 
   const schemas = jobSchemas(site.nodes.map((candidate) => candidate.name));
@@ -171,6 +175,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     docker: context.docker,
     metricsListen: options.metricsListen,
     metricsBearerToken: options.metricsBearerToken,
+    upstream,
     logger,
   });
   logger.info(

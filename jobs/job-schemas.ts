@@ -69,7 +69,11 @@ export function jobSchemas(nodeNames: readonly string[]): JobSchemas {
       harborVersion: harborVersion.optional(),
     }),
     "postgres.fence": fenced,
-    "postgres.promote": z.strictObject({ fencingToken, oldPrimaryLastLsn: lsn.optional() }),
+    "postgres.promote": z.strictObject({
+      fencingToken,
+      oldPrimaryLastLsn: lsn.optional(),
+      upstreamQuietMs: z.number().int().min(0).max(600_000).optional(),
+    }),
     "postgres.restart": z.strictObject({ fencingToken, allowPrimary: z.boolean().optional() }),
     "postgres.rejoin": z.strictObject({
       fencingToken,

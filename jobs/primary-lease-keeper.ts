@@ -5,21 +5,17 @@ import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { NodeObservation } from "../probes/observation.ts";
 import { describeError } from "../probes/reading.ts";
 import type { Logger } from "../support/logger.ts";
-import { tcpProbe } from "../support/tcp-probe.ts";
 import { Containers } from "./adapters/containers.ts";
 import { keepalivedLayout, roleFileContent } from "./deploy/keepalived-conf.ts";
 import { postgresContainerName } from "./deploy/postgres-config.ts";
 import { writeAtomically } from "./executors/deploy/keepalived-host.ts";
-import { primaryLeaseKey, selfFenceAfterMs, selfFenceVerdict } from "./primary-lease.ts";
-
-const PEER_CONNECT_TIMEOUT_MS = 500;
-/** The self-fence has half a lease; a fast shutdown takes a tenth of a second. */
-const SELF_FENCE_STOP_SECONDS = 2;
-
-/** Does anything answer a TCP connection at address:port? A refusal is the peer's kernel answering. */
-export async function tcpAnswers(address: string, port: number, timeoutMs: number): Promise<boolean> {
-  return (await tcpProbe(address, port, timeoutMs)) !== "unreachable";
-}
+import {
+  primaryLeaseKey,
+  SELF_FENCE_STOP_SECONDS,
+  selfFenceAfterMs,
+  selfFenceVerdict,
+  streamingStandbys,
+} from "./primary-lease.ts";
 
 export interface PrimaryLeaseKeeperOptions {
   readonly site: SiteConfig;
@@ -28,15 +24,13 @@ export interface PrimaryLeaseKeeperOptions {
   readonly redis: Redis;
   readonly docker: Docker;
   readonly logger: Logger;
-  /** Injected for tests; defaults to a TCP connect to each peer's SSH port. */
-  readonly peerReachable?: () => Promise<boolean>;
 }
 
 /**
  * The agent's half of the primary lease (jobs/primary-lease.ts): on each observation that says
  * this node runs the primary, renew the lease; when renewals have failed for half the lease and
- * no peer answers either, stop this node's PostgreSQL (restart policy no, so nothing brings it
- * back) and lower its keepalived priority, before the controller may promote the standby.
+ * no standby streams from this primary either, stop this node's PostgreSQL (restart policy no,
+ * so nothing brings it back) and lower its keepalived priority, before a standby may be promoted.
  */
 export class PrimaryLeaseKeeper {
   private renewedAt: number | undefined;
@@ -87,26 +81,15 @@ export class PrimaryLeaseKeeper {
       // Counted below: a failed renewal matters only once it has lasted.
     }
     const sinceRenewedMs = now - this.renewedAt;
-    let verdict = selfFenceVerdict({ isPrimary, sinceRenewedMs, leaseMs, peerReachable: undefined });
-    if (verdict === "ask-peers") {
-      const peerReachable = await (this.options.peerReachable ?? (() => this.anyPeerAnswers()))();
-      verdict = selfFenceVerdict({ isPrimary, sinceRenewedMs, leaseMs, peerReachable });
-      if (verdict === "hold") {
-        logger.warn(
-          { event: "primary.lease.unrenewed", sinceRenewedMs: Math.round(sinceRenewedMs) },
-          "cannot renew the primary lease in Redis, but a peer answers: this primary keeps serving",
-        );
-      }
+    const standbys = postgres ? streamingStandbys(postgres) : [];
+    const verdict = selfFenceVerdict({ isPrimary, sinceRenewedMs, leaseMs, streamingStandbys: standbys });
+    if (verdict === "hold") {
+      logger.warn(
+        { event: "primary.lease.unrenewed", sinceRenewedMs: Math.round(sinceRenewedMs), standbys },
+        `cannot renew the primary lease in Redis, but ${standbys.join(", ")} streams from this primary, so it will not be promoted beside it: this primary keeps serving`,
+      );
     }
     if (verdict === "fence" && !this.fenced) await this.fenceSelf(sinceRenewedMs);
-  }
-
-  private async anyPeerAnswers(): Promise<boolean> {
-    const peers = this.options.site.nodes.filter((peer) => peer.name !== this.options.node.name);
-    const answers = await Promise.all(
-      peers.map((peer) => tcpAnswers(peer.address, peer.ssh.port, PEER_CONNECT_TIMEOUT_MS)),
-    );
-    return answers.some(Boolean);
   }
 
   private async fenceSelf(sinceRenewedMs: number): Promise<void> {
@@ -119,7 +102,7 @@ export class PrimaryLeaseKeeper {
         sinceRenewedMs: Math.round(sinceRenewedMs),
         afterMs: selfFenceAfterMs(site.policy.primaryLeaseMs),
       },
-      `cut off from Redis and every peer for ${Math.round(sinceRenewedMs)} ms: stopping this node's primary before its lease runs out`,
+      `cut off from Redis for ${Math.round(sinceRenewedMs)} ms and no standby streams from this primary: stopping it before its lease runs out`,
     );
     await containers.disableRestart(name).catch(() => {});
     await containers.stop(name, SELF_FENCE_STOP_SECONDS);

@@ -18,6 +18,11 @@ export interface ReplicationConnection {
   readonly state: string;
   readonly syncState: string;
   readonly replayLagBytes: number | null;
+  /**
+   * Seconds since the standby's last reply (pg_stat_replication.reply_time); null before its
+   * first. A standby replies every wal_receiver_status_interval, so a fresh reply is a live link.
+   */
+  readonly replyAgeSeconds: number | null;
 }
 
 export interface PostgresFacts {

@@ -19,7 +19,8 @@ export const POSTGRES_STATUS_SQL = `select
      from pg_stat_wal_receiver limit 1) as wal_receiver,
   (select coalesce(json_agg(json_build_object(
       'application_name', application_name, 'client_addr', host(client_addr), 'state', state,
-      'sync_state', sync_state, 'replay_lsn', replay_lsn::text) order by application_name), '[]'::json)
+      'sync_state', sync_state, 'replay_lsn', replay_lsn::text,
+      'reply_age_seconds', extract(epoch from (now() - reply_time))::float8) order by application_name), '[]'::json)
      from pg_stat_replication) as replication`;
 
 /** An LSN ("16/B374D848": two 32-bit halves in hex) as a byte position, or undefined if it is not one. */
@@ -86,6 +87,7 @@ function replicationOf(value: unknown, currentLsn: string | null): ReplicationCo
     state: text(entry, "state") ?? "unknown",
     syncState: text(entry, "sync_state") ?? "unknown",
     replayLagBytes: lsnDistance(currentLsn, text(entry, "replay_lsn")),
+    replyAgeSeconds: numeric(entry, "reply_age_seconds"),
   }));
 }
 

@@ -2,6 +2,7 @@ import type { SiteConfig } from "../../config/schema.ts";
 import { errorMessage, isHarborHaError } from "../../support/errors.ts";
 import type { JobName, JobRequest, JobResult } from "../job-types.ts";
 import type { NodeJobs } from "../node-jobs.ts";
+import { walReceiverTimeoutMs } from "../primary-lease.ts";
 import type { ActionResult } from "../remediation/contract.ts";
 import { describeAction, type RemediationAction } from "./remediation.ts";
 import { fenceOverSsh } from "./ssh-fence.ts";
@@ -33,6 +34,11 @@ export interface PlanContext {
   readonly silentNodes?: ReadonlySet<string>;
   /** Nodes this plan has fenced: their keepalived is stopped (or still stopping). */
   fencedHere?: Set<string>;
+  /**
+   * A node fenced on its lease's word alone (no agent, no SSH reached it): a promotion must then
+   * see the replication link quiet for a wal_receiver_timeout first (jobs/primary-lease.ts).
+   */
+  presumedFenced?: string;
 }
 
 type RemediationResult = ActionResult<object>;
@@ -81,7 +87,7 @@ export class ActionRunner {
       switch (action.kind) {
         case "fence": {
           if (context.silentNodes?.has(action.node))
-            return report(...(await this.fenceWithoutAgent(action.node)));
+            return report(...(await this.fenceWithoutAgent(action.node, context)));
           let keepalived: Awaited<ReturnType<typeof this.send<"keepalived.stop">>>;
           try {
             // keepalived's graceful exit takes about a second; an agent that says nothing in 6 s is gone.
@@ -95,7 +101,7 @@ export class ActionRunner {
             );
           } catch (error) {
             if (!isHarborHaError(error) || error.code !== "JOB_TIMEOUT") throw error;
-            return report(...(await this.fenceWithoutAgent(action.node)));
+            return report(...(await this.fenceWithoutAgent(action.node, context)));
           }
           // Whatever the outcome, its keepalived was told to stop: set-roles leaves its role file alone.
           context.fencedHere ??= new Set();
@@ -133,7 +139,12 @@ export class ActionRunner {
           const promoted = await this.send(
             action.node,
             "postgres.promote",
-            context.oldPrimaryLastLsn ? { oldPrimaryLastLsn: context.oldPrimaryLastLsn } : {},
+            {
+              ...(context.oldPrimaryLastLsn ? { oldPrimaryLastLsn: context.oldPrimaryLastLsn } : {}),
+              ...(context.presumedFenced
+                ? { upstreamQuietMs: walReceiverTimeoutMs(this.site.policy.probeIntervalMs) }
+                : {}),
+            },
             context,
             String(index),
           );
@@ -217,12 +228,14 @@ export class ActionRunner {
   }
 
   /**
-   * A silent agent's node is fenced over SSH; a node unreachable both ways is fenced by its own
-   * agent when its primary lease runs out (jobs/primary-lease.ts), so the lease's expiry is the
-   * proof. A lease that is still renewed means the node's primary is alive and talking to Redis:
-   * promoting beside it could make two primaries, so the plan stops there for a person.
+   * A silent agent's node is fenced over SSH. A node unreachable both ways is presumed fenced once
+   * its primary lease has run out: its agent stops its PostgreSQL when it reaches neither Redis nor
+   * a streaming standby (jobs/primary-lease.ts). Presumed, not proven: an agent that still reaches
+   * its standby keeps its primary serving, so the promotion that follows checks the same link from
+   * the standby's side and refuses while it streams. A lease still renewed means the primary is
+   * alive and talking to Redis: the plan stops there for a person.
    */
-  private async fenceWithoutAgent(name: string): Promise<[boolean, string]> {
+  private async fenceWithoutAgent(name: string, context: PlanContext): Promise<[boolean, string]> {
     const node = this.site.nodes.find((candidate) => candidate.name === name);
     if (!node) return [false, `no node named ${name}`];
     const result = await fenceOverSsh(node);
@@ -232,9 +245,10 @@ export class ActionRunner {
     for (;;) {
       const left = await this.primaryLeaseLeftMs(name);
       if (left === -2) {
+        context.presumedFenced = name;
         return [
           true,
-          `${result.detail}; ${name}'s primary lease has run out, so its agent has stopped its PostgreSQL (it fences itself when it reaches neither Redis nor a peer): fenced`,
+          `${result.detail}; ${name}'s primary lease has run out: presumed fenced (its agent stops its PostgreSQL unless a standby still streams from it, and then that standby refuses to be promoted)`,
         ];
       }
       if (performance.now() >= deadline) {

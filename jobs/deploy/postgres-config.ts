@@ -1,6 +1,7 @@
 import { nodeDataPath } from "../../config/node-paths.ts";
 import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
 import type { ContainerSpec } from "../adapters/containers.ts";
+import { STANDBY_REPLY_INTERVAL_SECONDS, walReceiverTimeoutMs } from "../primary-lease.ts";
 
 /**
  * How harbor-ha runs PostgreSQL on a node, as pure data: the container, postgresql.conf and
@@ -100,6 +101,11 @@ export function postgresSettings(
     ["max_replication_slots", "10"],
     ["wal_keep_size", "1GB"],
     ["synchronous_standby_names", site.postgres.synchronous ? "ANY 1 (*)" : ""],
+    // The replication link is what tells a live primary (jobs/primary-lease.ts): the standby
+    // replies every second, and gives up on a silent primary only after that primary has seen
+    // the same silence and stopped itself.
+    ["wal_receiver_status_interval", `${STANDBY_REPLY_INTERVAL_SECONDS}s`],
+    ["wal_receiver_timeout", `${walReceiverTimeoutMs(site.policy.probeIntervalMs)}ms`],
     // The node image leaves out LLVM.
     ["jit", "off"],
     ["log_line_prefix", "%m [%p] %q%u@%d "],

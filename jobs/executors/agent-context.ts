@@ -2,6 +2,7 @@ import type Docker from "dockerode";
 import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
 import type { Logger } from "../../support/logger.ts";
+import type { UpstreamWatch } from "../upstream-watch.ts";
 
 /** Reads the controller lease's stored value (controller-lease-key.ts); null when there is none. */
 export interface ControllerLeaseReader {
@@ -20,4 +21,6 @@ export interface AgentContext {
   readonly startedAt: number;
   /** The controller lease in the control-plane Redis, for remediation's fencing-token check. */
   readonly controllerLease: ControllerLeaseReader;
+  /** When this node's standby last streamed from a primary (fed by the observation loop). */
+  readonly upstream: UpstreamWatch;
 }

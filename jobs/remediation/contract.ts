@@ -41,6 +41,8 @@ export type FailureReason =
   | "would-start-primary"
   /** The old primary still runs and accepts writes: fence it first. */
   | "still-running-primary"
+  /** A primary still streams WAL to this standby: promoting it would make two primaries. */
+  | "upstream-alive"
   | "primary-unreachable"
   /** The folder holds no cluster to rewind (and re-cloning was not allowed). */
   | "no-cluster"
@@ -100,6 +102,12 @@ export interface FenceFacts {
 export interface PromoteRequest extends FencedRequest {
   /** The fenced old primary's lastLsn, when known: the result then says how much is lost. */
   readonly oldPrimaryLastLsn?: string;
+  /**
+   * The old primary was not fenced, only presumed so (its lease ran out): promote only after no
+   * primary has streamed to this standby for this long (wal_receiver_timeout). A standby that still
+   * streams is never promoted, with or without it.
+   */
+  readonly upstreamQuietMs?: number;
 }
 
 export interface PromoteFacts {

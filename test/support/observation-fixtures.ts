@@ -33,6 +33,7 @@ export function primaryPostgres(standbys: readonly string[] = ["node02"]): Postg
       state: "streaming",
       syncState: "async",
       replayLagBytes: 0,
+      replyAgeSeconds: 0.4,
     })),
   };
 }

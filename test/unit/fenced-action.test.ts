@@ -9,6 +9,7 @@ import { PostgresStepFailure } from "../../jobs/executors/deploy/postgres-failur
 import { ActionFailure } from "../../jobs/executors/remediation/action-run.ts";
 import { fencedAction } from "../../jobs/executors/remediation/fenced-executor.ts";
 import type { SetRoleFacts } from "../../jobs/remediation/contract.ts";
+import { UpstreamWatch } from "../../jobs/upstream-watch.ts";
 import { createLogger } from "../../support/logger.ts";
 import { exampleSiteYaml } from "../support/site-fixtures.ts";
 
@@ -25,6 +26,7 @@ function contextWithLease(stored: string | null): AgentContext {
     logger: createLogger({ component: "test", level: "silent" }),
     startedAt: 0,
     controllerLease: { read: async () => stored },
+    upstream: new UpstreamWatch(0),
   };
 }
 

@@ -28,6 +28,7 @@ function primaryRow(overrides: Record<string, unknown> = {}): Record<string, unk
         state: "streaming",
         sync_state: "async",
         replay_lsn: "0/3000148",
+        reply_age_seconds: 0.25,
       },
     ],
     ...overrides,
@@ -112,6 +113,7 @@ describe("status row to facts", () => {
           state: "streaming",
           syncState: "async",
           replayLagBytes: 0x100,
+          replyAgeSeconds: 0.25,
         },
       ],
     });

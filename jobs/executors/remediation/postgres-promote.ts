@@ -1,10 +1,14 @@
 import type { PostgresFacts } from "../../../probes/observation.ts";
 import { lsnDistance, parseLsn } from "../../../probes/postgres-facts.ts";
+import { liveUpstream, walReceiverTimeoutMs } from "../../primary-lease.ts";
 import type { PromoteFacts } from "../../remediation/contract.ts";
 import { ActionFailure } from "./action-run.ts";
 import type { RemediationAction } from "./fenced-executor.ts";
-import { askFacts, readFacts, verifyWrite, withSession } from "./postgres-client.ts";
+import { askFacts, readFacts, verifyWrite, waitForFacts, withSession } from "./postgres-client.ts";
 import { postgresHere, requireContainer } from "./postgres-node.ts";
+
+/** Beyond the receiver's own timeout: the poll's period and a margin for a loaded host. */
+const UPSTREAM_GRACE_MS = 2_000;
 
 /** pg_promote's own wait: replaying what the standby received comes first, then the switch. */
 const PROMOTE_WAIT_SECONDS = 30;
@@ -20,6 +24,44 @@ function furthest(a: string | null, b: string | null): string | null {
 
 function primaryFacts(facts: PostgresFacts): Pick<PromoteFacts, "timeline" | "currentLsn"> {
   return { timeline: facts.timeline, currentLsn: facts.currentLsn };
+}
+
+/**
+ * A standby whose WAL receiver streams from a primary is not promoted: that primary is alive, and
+ * promoting beside it makes two (jobs/primary-lease.ts). After a fence its stream ends at once;
+ * a stream from a node the controller could not fence ends only if the link is down, within a
+ * wal_receiver_timeout; still streaming after that, the old primary is alive and cut off from the
+ * controller alone, and it goes on serving. With `quietMs` (the old primary only presumed fenced),
+ * the link must also have been quiet that long, as this agent saw it.
+ */
+async function awaitQuietUpstream(
+  context: Parameters<RemediationAction<"postgres.promote">>[0],
+  target: ReturnType<typeof postgresHere>["target"],
+  signal: AbortSignal,
+  quietMs: number,
+): Promise<void> {
+  const receiverTimeoutMs = walReceiverTimeoutMs(context.site.policy.probeIntervalMs);
+  const started = Date.now();
+  const deadline = started + Math.max(receiverTimeoutMs, quietMs) + UPSTREAM_GRACE_MS;
+  const seen = (facts: PostgresFacts) => {
+    context.upstream.saw(facts);
+    return liveUpstream(facts) === null && context.upstream.quietForMs() >= quietMs;
+  };
+  const { facts, met, error } = await waitForFacts(target, signal, deadline, seen);
+  if (met) return;
+  const sender = facts ? liveUpstream(facts) : null;
+  if (sender !== null) {
+    throw new ActionFailure(
+      "upstream-alive",
+      `${context.node.name} still receives WAL from ${sender} ${((Date.now() - started) / 1000).toFixed(0)} s after it was asked to promote: that primary is alive, and promoting this standby would make two primaries`,
+      `no failover: the old primary keeps serving (it is likely cut off from the control host only; check that network). To fail over anyway, stop its PostgreSQL by hand first, then /harbor failover`,
+    );
+  }
+  throw new ActionFailure(
+    "postgres-failed",
+    `${context.node.name}'s standby could not be read while waiting for its upstream to go quiet: ${error ?? "no answer"}`,
+    "read its log (docker logs on its node)",
+  );
 }
 
 /**
@@ -59,6 +101,9 @@ export const promotePostgres: RemediationAction<"postgres.promote"> = async (
       } satisfies PromoteFacts,
     );
   }
+  await run.step("wait for the old primary's stream to end", () =>
+    awaitQuietUpstream(context, here.target, signal, request.upstreamQuietMs ?? 0),
+  );
   const received = furthest(before.receivedLsn, before.replayedLsn);
   const lossBytes =
     request.oldPrimaryLastLsn === undefined ? null : lsnDistance(request.oldPrimaryLastLsn, received);
