@@ -111,8 +111,9 @@ const policySchema = z.strictObject({
     .prefault({}),
   /**
    * The primary's lease (jobs/primary-lease.ts): the primary's agent renews it every probe round;
-   * cut off from Redis and every peer for half of it, the node stops its own PostgreSQL, and a
-   * node that cannot be fenced otherwise is failed over once the lease has run out.
+   * cut off from Redis for half of it with no standby streaming from it, the node stops its own
+   * PostgreSQL, and a node that cannot be fenced otherwise is failed over once the lease has run
+   * out and its standby's replication link has gone quiet.
    */
   primaryLeaseMs: z.number().int().min(1_000).max(120_000).default(6_000),
   approvalExpiryMinutes: z
