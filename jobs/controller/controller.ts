@@ -478,12 +478,11 @@ export class Controller {
     const rejoined = next.fenced.filter((node) => {
       const view = snapshot.nodes.find((candidate) => candidate.node === node);
       const postgres = readingOf(view?.observation?.postgres);
-      return (
-        view &&
-        !view.stale &&
-        postgres?.role === "standby" &&
-        readingOf(view.observation?.keepalived)?.running
-      );
+      if (!view || view.stale) return false;
+      // Presumed fenced on its lease's word, it kept serving (its standby refused to be promoted
+      // beside it): as the only primary it is in service, and its failure must fail over again.
+      if (postgres?.role === "primary" && snapshot.primaries.length === 1) return true;
+      return postgres?.role === "standby" && readingOf(view.observation?.keepalived)?.running;
     });
     if (rejoined.length > 0)
       next = { ...next, fenced: next.fenced.filter((node) => !rejoined.includes(node)) };
