@@ -2,7 +2,8 @@
  * The faults beyond the runbook's four, on the real lab with the real controller, each injected
  * from outside the product: keepalived stopped gracefully on the VIP holder, PostgreSQL's
  * postmaster frozen with SIGSTOP, keepalived stopped on both nodes (the VIP on no node), a Harbor component
- * killed, the control-plane Redis restarted, the primary's node cut off the network and healed,
+ * killed, the control-plane Redis restarted, the primary's node cut off from the control host
+ * alone (no failover, no second primary), the primary's node cut off the network and healed,
  * and the active bot killed with a second one standing by. After each: one VIP holder, the
  * primary, a write through the VIP, the other node streaming. Root needed; the lab always comes
  * down.
@@ -14,6 +15,7 @@ import { promisify } from "node:util";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { REDIS_PROCESS_KEY, readState } from "../../lab/state.ts";
+import { LAB_HOST_ADDRESS } from "../../lab/topology.ts";
 import { ADDRESS, failoverSite, NODES, type NodeName, VIP } from "../support/failover-site.ts";
 import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
@@ -125,6 +127,78 @@ test("the control-plane Redis restarted: the primary keeps serving and nothing f
   await settled("node01");
   assert.equal((await writableThroughVip(10_000)).server, "node01");
   assert.equal(threads(/S1\/S3|S4/), failoversBefore, "no failover was started");
+});
+
+/**
+ * Asks a node's own PostgreSQL whether it takes writes, from inside that node's namespace (the
+ * control host may be cut off from it): true, false, or undefined when it does not answer.
+ */
+async function writableSeenFrom(node: NodeName, host: string = ADDRESS[node]): Promise<boolean | undefined> {
+  try {
+    const { stdout } = await execFileAsync(
+      "ip",
+      [
+        ...["netns", "exec", node, "psql", "-Atq", "-c", "select pg_is_in_recovery()"],
+        `host=${host} user=postgres dbname=postgres connect_timeout=2`,
+      ],
+      { env: { ...process.env, PGPASSWORD: site.env.HARBOR_HA_PG_PASSWORD }, timeout: 5_000 },
+    );
+    return stdout.trim() === "f";
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text of the first alert-channel message after `mark` that matches. */
+const alertAfter = (mark: number, pattern: RegExp) =>
+  site.emulator
+    .waitForMessage(site.site.slack.alertChannel, (m) => Number(m.ts) > mark && pattern.test(m.text), 150_000)
+    .then((m) => m.text);
+
+test("the primary's node cut off from the control host only: it keeps serving, the standby refuses to be promoted, no second primary", async (t) => {
+  await settled("node01");
+  const mark = site.alertMark();
+  const route = (verb: "add" | "del") =>
+    execFileAsync("ip", [
+      "netns",
+      "exec",
+      "node01",
+      "ip",
+      "route",
+      verb,
+      "blackhole",
+      `${LAB_HOST_ADDRESS}/32`,
+    ]);
+  await route("add");
+  const looks: string[] = [];
+  let refusal: string | undefined;
+  try {
+    // The controller loses node01's agent and SSH, waits out its lease and asks node02 to promote.
+    const refused = alertAfter(mark, /still receives WAL from/);
+    let done = false;
+    refused.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    while (!done) {
+      const writable = await Promise.all(NODES.map((node) => writableSeenFrom(node)));
+      looks.push(NODES.filter((_, index) => writable[index] === true).join("+") || "none");
+      assert.ok(!(writable[0] && writable[1]), `two writable primaries at look ${looks.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    refusal = await refused;
+    t.diagnostic(`${looks.length} looks, primaries seen: ${[...new Set(looks)].join(", ")}`);
+    t.diagnostic(refusal);
+    assert.match(refusal, /node02 still receives WAL from 10\.77\.0\.11/);
+    assert.equal(await writableSeenFrom("node01"), true, "node01 still takes writes");
+    assert.equal(await writableSeenFrom("node02"), false, "node02 is still a standby");
+    // A client that is not the control host (node02's namespace) still writes through the VIP.
+    assert.equal(await writableSeenFrom("node02", VIP), true, "writable through the VIP on node01");
+  } finally {
+    await route("del");
+  }
+  await settled("node01");
+  assert.equal((await writableThroughVip(10_000)).server, "node01");
 });
 
 test("the primary's node cut off the network: it fences itself, node02 is promoted when its lease runs out, and it rejoins after the heal", async (t) => {
