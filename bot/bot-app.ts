@@ -1,4 +1,3 @@
-import type { Server } from "node:http";
 import bolt from "@slack/bolt";
 import { Queue } from "bullmq";
 import type { SiteConfig } from "../config/schema.ts";
@@ -10,7 +9,15 @@ import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
 import { NodeJobs } from "../jobs/node-jobs.ts";
 import { nodeQueueName, queuePrefix } from "../jobs/queue-names.ts";
 import { SiteLock } from "../jobs/site-lock.ts";
+import { errorMessage } from "../support/errors.ts";
 import type { Logger } from "../support/logger.ts";
+import {
+  formatListenAddress,
+  type ListenAddress,
+  type MetricsServer,
+  parseListenAddress,
+  startMetricsServer,
+} from "../support/metrics-server.ts";
 import { createDurableRedis } from "../support/redis.ts";
 import { registerApprovalClicks } from "./actions/approval-click.ts";
 import { IncidentThreads } from "./alerts/incident-threads.ts";
@@ -63,12 +70,47 @@ export interface BotOptions {
   readonly channelSpacingMs?: number;
   /** false: observe and answer, never remediate (no controller lease is sought). */
   readonly controller?: boolean;
+  /** Where /metrics listens; undefined: metrics.botListen of the site; null: nowhere. */
+  readonly metricsListen?: ListenAddress | null;
+  /** Scrapers must send it (metrics.bearerTokenEnv's value). */
+  readonly metricsBearerToken?: string;
+}
+
+/**
+ * The bot's /metrics on its own listener. A port that is taken is logged and the bot runs on:
+ * answering Slack and failing over matter more than being scraped.
+ */
+async function serveBotMetrics(
+  metrics: BotMetrics,
+  options: BotOptions,
+  logger: Logger,
+): Promise<MetricsServer | undefined> {
+  const listen =
+    options.metricsListen === undefined
+      ? parseListenAddress(options.site.metrics.botListen)
+      : (options.metricsListen ?? undefined);
+  if (!listen) return undefined;
+  try {
+    return await startMetricsServer(
+      metrics.registry,
+      listen,
+      options.metricsBearerToken === undefined ? {} : { bearerToken: options.metricsBearerToken },
+    );
+  } catch (error) {
+    logger.error(
+      { event: "metrics.listen_failed", listen: formatListenAddress(listen), err: errorMessage(error) },
+      "cannot serve metrics; the bot runs on without them (see --metrics-listen and metrics.botListen)",
+    );
+    return undefined;
+  }
 }
 
 export interface RunningBot {
   readonly mode: "http" | "socket";
   readonly port: number;
   readonly metrics: BotMetrics;
+  /** Where GET /metrics answers, when it does. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -124,14 +166,6 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },
   };
-  const metricsRoute = {
-    path: "/metrics",
-    method: ["GET"],
-    handler: async (_req: unknown, res: import("node:http").ServerResponse) => {
-      res.writeHead(200, { "content-type": metrics.registry.contentType });
-      res.end(await metrics.registry.metrics());
-    },
-  };
   const boltLog = boltLogger(logger, (reason) => metrics.refusedRequests.inc({ reason }));
   const app = new App({
     token: slack.botToken,
@@ -144,7 +178,6 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
           receiver: new HTTPReceiver({
             signingSecret: slack.signingSecret ?? "",
             endpoints: ["/slack/events"],
-            customRoutes: [metricsRoute],
             logger: boltLog,
             bodyLimit: BODY_LIMIT_BYTES,
           }),
@@ -250,32 +283,27 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger.error({ event: "bolt.error", err: error.message }, "unhandled error in a Slack handler");
   });
 
-  let metricsServer: Server | undefined;
-  if (socketMode) {
-    await app.start();
-    const { serveMetrics } = await import("../support/metrics-server.ts");
-    metricsServer = await serveMetrics(metrics.registry, {
-      host: options.host ?? "127.0.0.1",
-      port: options.port,
-    });
-  } else {
-    await app.start({ port: options.port, host: options.host ?? "0.0.0.0" });
-  }
+  if (socketMode) await app.start();
+  else await app.start({ port: options.port, host: options.host ?? "0.0.0.0" });
+  // Never on Slack's listener (public, for /slack/events): a listener of its own, loopback by default.
+  const metricsServer = await serveBotMetrics(metrics, options, logger);
   logger.info(
     {
       event: "bot.ready",
       mode: socketMode ? "socket" : "http",
       port: options.port,
       apiUrl: slack.apiUrl ?? "slack.com",
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
     },
     socketMode
       ? "bot connected in Socket Mode"
-      : `bot listening on :${options.port} (POST /slack/events, GET /metrics)`,
+      : `bot listening on :${options.port} (POST /slack/events)${metricsServer ? `; metrics on ${metricsServer.url}` : ""}`,
   );
   return {
     mode: socketMode ? "socket" : "http",
     port: options.port,
     metrics,
+    metricsUrl: metricsServer?.url,
     async stop() {
       const stage = async (name: string, step: () => Promise<unknown>) => {
         const started = performance.now();
@@ -290,11 +318,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       await stage("slack", () => app.stop());
       await stage("controller-queue", () => controllerQueue.close());
       await stage("node-jobs", () => nodeJobs.close());
-      await stage(
-        "metrics",
-        () =>
-          new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-      );
+      await stage("metrics", async () => metricsServer?.close());
       await stage("queues", () => Promise.all(queues.map(({ queue }) => queue.close())));
       await stage("snapshot", () => store.close());
       controllerRedis.disconnect();

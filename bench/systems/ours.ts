@@ -72,17 +72,24 @@ export class OursSystem implements BenchSystem {
       botToken: BOT_TOKEN,
       rateLimit: false,
     });
-    this.bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config], {
-      ...this.env,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: this.emulator.apiUrl,
-      HARBOR_HA_LOG_LEVEL: "info",
-    });
-    await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, this.bot.output);
+    const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
+    this.bot = startCli(
+      [
+        ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
+        ...["--metrics-listen", new URL(metricsUrl).host],
+      ],
+      {
+        ...this.env,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: this.emulator.apiUrl,
+        HARBOR_HA_LOG_LEVEL: "info",
+      },
+    );
+    await waitForHttp(metricsUrl, this.bot.output);
     await this.bot.waitFor(/"event":"controller.lease.acquired"/, 30_000);
     await this.until("the bot sees a primary", async () => {
-      const text = await (await fetch(`http://127.0.0.1:${botPort}/metrics`)).text();
+      const text = await (await fetch(metricsUrl)).text();
       return /harbor_ha_postgres_role\{node="node0\d",role="primary"\} 1/.test(text);
     });
     await this.settled(await this.primary());

@@ -1,25 +1,17 @@
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { metricsBearerToken, resolveSecrets } from "../../config/secrets.ts";
 import { readSiteKey } from "../../config/site-key.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
-import { type ListenAddress, ListenAddressError, parseListenAddress } from "../../support/metrics-server.ts";
+import type { ListenAddress } from "../../support/metrics-server.ts";
+import { listenOption } from "../listen-option.ts";
 import { loadSiteFromOptions } from "../site-option.ts";
 
 interface AgentCommandOptions {
   node: string;
   /** Absent: the site's agent.metricsPort on the node's address. null: off. */
   metricsListen?: ListenAddress | null;
-}
-
-function listenOption(value: string): ListenAddress | null {
-  try {
-    return parseListenAddress(value) ?? null;
-  } catch (error) {
-    if (error instanceof ListenAddressError) throw new InvalidArgumentError(error.message);
-    throw error;
-  }
 }
 
 export function registerAgentCommand(program: Command): void {

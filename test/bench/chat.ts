@@ -136,16 +136,23 @@ async function main() {
     botToken,
     rateLimit: false,
   });
-  const bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config], {
-    ...env,
-    SLACK_BOT_TOKEN: botToken,
-    SLACK_SIGNING_SECRET: signingSecret,
-    SLACK_API_URL: ours.apiUrl,
-    HARBOR_HA_LOG_LEVEL: "warn",
-  });
+  const metricsPort = await freePort();
+  const bot = startCli(
+    [
+      ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
+      ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
+    ],
+    {
+      ...env,
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_SIGNING_SECRET: signingSecret,
+      SLACK_API_URL: ours.apiUrl,
+      HARBOR_HA_LOG_LEVEL: "warn",
+    },
+  );
   const baseline = await startBaseline(baselinePort, theirs.apiUrl);
   try {
-    await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
+    await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, bot.output);
     const targets = {
       ours: { name: "harbor-ha bot", emulator: ours, cardPrefix: `${site}:` },
       baseline: { name: "bare Bolt", emulator: theirs, cardPrefix: "baseline:" },

@@ -78,14 +78,21 @@ describe("forged jobs on a real agent and a real bot", () => {
       botToken,
     });
     agent = startCli(["agent", "--node", "node02", "--config", config, "--metrics-listen", "off"], secrets);
-    bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config], {
-      ...secrets,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
-    });
+    const metricsPort = await freePort();
+    bot = startCli(
+      [
+        ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
+        ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
+      ],
+      {
+        ...secrets,
+        SLACK_BOT_TOKEN: botToken,
+        SLACK_SIGNING_SECRET: signingSecret,
+        SLACK_API_URL: emulator.apiUrl,
+      },
+    );
     await agent.waitFor(/"event":"agent.ready"/);
-    await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
+    await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, bot.output);
   });
 
   after(async () => {

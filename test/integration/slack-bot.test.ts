@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
+import { parseDocument } from "yaml";
 import { SiteLock } from "../../jobs/site-lock.ts";
 import { signedHeaders } from "../../slack-emulator/signing.ts";
 import { type ChatStack, startChatStack } from "../support/chat-stack.ts";
@@ -32,7 +36,7 @@ describe("the Slack bot over HTTP, through the emulator", () => {
       response_url: `${emulator.url}/emulator/respond/none`,
     }).toString();
   const metric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${stack.botPort}/metrics`)).text();
+    const text = await (await fetch(stack.metricsUrl)).text();
     const line = text.split("\n").find((candidate) => candidate.startsWith(name));
     return line === undefined ? undefined : Number(line.split(" ").at(-1));
   };
@@ -238,7 +242,10 @@ describe("the Slack bot over HTTP, through the emulator", () => {
 
   test("in Socket Mode the same command arrives over the emulator's WebSocket and gets the same card", async () => {
     const socketBot = startCli(
-      ["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", stack.config],
+      [
+        ...["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", stack.config],
+        ...["--metrics-listen", "off"],
+      ],
       stack.botEnv({ SLACK_APP_TOKEN: "xapp-test-app-token", SLACK_SIGNING_SECRET: "" }),
     );
     try {
@@ -259,6 +266,53 @@ describe("the Slack bot over HTTP, through the emulator", () => {
       assert.match(JSON.stringify(card.blocks), /primary \*node01\*/);
     } finally {
       await socketBot.stop("SIGTERM");
+    }
+  });
+
+  test("/metrics is not on Slack's listener; on its own, with metrics.bearerTokenEnv, it wants the token", async () => {
+    assert.equal((await fetch(`http://127.0.0.1:${stack.botPort}/metrics`)).status, 404);
+    assert.equal((await fetch(stack.metricsUrl)).status, 200);
+    const dir = mkdtempSync(join(tmpdir(), "harbor-ha-bot-metrics-"));
+    const config = join(dir, "site.yaml");
+    const document = parseDocument(readFileSync(stack.config, "utf8"));
+    document.setIn(["metrics", "bearerTokenEnv"], "HARBOR_HA_METRICS_TOKEN");
+    writeFileSync(config, document.toString());
+    const metricsPort = await freePort();
+    const url = `http://127.0.0.1:${metricsPort}/metrics`;
+    const start = async (env: Record<string, string>) =>
+      startCli(
+        [
+          ...["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", config],
+          ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
+        ],
+        stack.botEnv(env),
+      );
+    const guarded = await start({ HARBOR_HA_METRICS_TOKEN: "scrape-me" });
+    try {
+      await guarded.waitFor(/"event":"bot.ready"/);
+      assert.equal((await fetch(url)).status, 401);
+      assert.equal((await fetch(url, { headers: { authorization: "Bearer guess" } })).status, 401);
+      const scraped = await fetch(url, { headers: { authorization: "Bearer scrape-me" } });
+      assert.equal(scraped.status, 200);
+      assert.match(await scraped.text(), /harbor_ha_/);
+    } finally {
+      await guarded.stop("SIGTERM");
+    }
+    // The token named but unset: no metrics at all rather than open ones.
+    const unset = await start({ HARBOR_HA_METRICS_TOKEN: "" });
+    try {
+      await unset.waitFor(/"event":"bot.ready"/);
+      assert.match(unset.output(), /"event":"metrics.token_missing"/);
+      assert.equal(
+        await fetch(url).then(
+          (r) => r.status,
+          () => "refused",
+        ),
+        "refused",
+      );
+    } finally {
+      await unset.stop("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

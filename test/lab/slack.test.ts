@@ -38,14 +38,21 @@ let bot: Background | undefined;
 let botPort: number;
 
 const startBot = async () => {
-  bot = startCli(["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config], {
-    ...env,
-    SLACK_BOT_TOKEN: botToken,
-    SLACK_SIGNING_SECRET: signingSecret,
-    SLACK_API_URL: emulator.apiUrl,
-    HARBOR_HA_LOG_LEVEL: "info",
-  });
-  await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
+  const metricsPort = await freePort();
+  bot = startCli(
+    [
+      ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
+      ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
+    ],
+    {
+      ...env,
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_SIGNING_SECRET: signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+      HARBOR_HA_LOG_LEVEL: "info",
+    },
+  );
+  await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, bot.output);
 };
 
 before(async () => {

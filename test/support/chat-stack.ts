@@ -24,6 +24,8 @@ export interface ChatStack {
   readonly botPort: number;
   /** http://127.0.0.1:PORT/slack/events */
   readonly botUrl: string;
+  /** The bot's GET /metrics, on a listener of its own. */
+  readonly metricsUrl: string;
   readonly config: string;
   readonly signingSecret: string;
   /** The environment the bot was started with (tokens, secrets), to start another like it. */
@@ -74,15 +76,20 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
       HARBOR_HA_LOG_LEVEL: options.botLogLevel ?? "info",
       ...extra,
     });
+    const metricsPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const bot = startCli(
-      ["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
+      [
+        ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
+        ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
+      ],
       botEnv(),
     );
     cleanups.push(async () => {
       await bot.stop("SIGTERM");
     });
-    await waitForHttp(`http://127.0.0.1:${botPort}/metrics`, bot.output);
-    return { site, redis, emulator, bot, botPort, botUrl, config, signingSecret, botEnv, stop };
+    await waitForHttp(metricsUrl, bot.output);
+    return { site, redis, emulator, bot, botPort, botUrl, metricsUrl, config, signingSecret, botEnv, stop };
   } catch (error) {
     await stop();
     throw error;

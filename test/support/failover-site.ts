@@ -31,6 +31,8 @@ export { ADDRESS, NODES, type NodeName, other, VIP };
 export interface Bot {
   readonly process: Background;
   readonly port: number;
+  /** Its GET /metrics (a listener of its own, never Slack's). */
+  readonly metricsUrl: string;
 }
 
 export interface FailoverSiteOptions {
@@ -116,18 +118,26 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
   ): Promise<Bot> {
     const config = botConfig ?? assert.fail("start() has not run");
     const port = chosenPort ?? (await freePort());
-    const bot = startCli(["bot", "--port", String(port), "--host", "127.0.0.1", "--config", config], {
-      ...env,
-      SLACK_BOT_TOKEN: "xoxb-t",
-      SLACK_SIGNING_SECRET: "s",
-      SLACK_API_URL: requireEmulator().apiUrl,
-      // Debug: the controller's findings as they change, for the failure message.
-      HARBOR_HA_LOG_LEVEL: "debug",
-    });
-    bots.push({ process: bot, port });
-    await waitForHttp(`http://127.0.0.1:${port}/metrics`, bot.output);
+    const metricsPort = await freePort();
+    const bot = startCli(
+      [
+        ...["bot", "--port", String(port), "--host", "127.0.0.1", "--config", config],
+        ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
+      ],
+      {
+        ...env,
+        SLACK_BOT_TOKEN: "xoxb-t",
+        SLACK_SIGNING_SECRET: "s",
+        SLACK_API_URL: requireEmulator().apiUrl,
+        // Debug: the controller's findings as they change, for the failure message.
+        HARBOR_HA_LOG_LEVEL: "debug",
+      },
+    );
+    const started = { process: bot, port, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+    bots.push(started);
+    await waitForHttp(started.metricsUrl, bot.output);
     await bot.waitFor(waitFor, 30_000);
-    return { process: bot, port };
+    return started;
   }
 
   /**
@@ -214,7 +224,7 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
       const bot = await startBot(undefined, firstBotPort);
       // Faults begin once the bot's snapshot has seen the healthy site (its metrics say so).
       await until("the bot sees node01 as the primary", async () => {
-        const text = await (await fetch(`http://127.0.0.1:${bot.port}/metrics`)).text();
+        const text = await (await fetch(bot.metricsUrl)).text();
         return /harbor_ha_postgres_role\{node="node01",role="primary"\} 1/.test(text) ? true : undefined;
       });
     },
