@@ -6,6 +6,8 @@ import type { SiteInputs } from "./site-option.ts";
 export interface DemoChat {
   readonly pageUrl: string;
   readonly botUrl: string;
+  /** The bot's GET /metrics, when it listens (metrics.botListen). */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startDemoChat(options: DemoChatOptions): Promise<DemoChat>
     return {
       pageUrl: `${emulator.url}/`,
       botUrl,
+      metricsUrl: bot.metricsUrl,
       async stop() {
         await bot.stop();
         await emulator.close();

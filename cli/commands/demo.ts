@@ -25,7 +25,7 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
     )
     .option("--keep-lab", "leave the lab up on Ctrl-C")
     .option("--emulator-port <port>", "the channel page and Slack's Web API", "3100")
-    .option("--bot-port <port>", "the bot's /slack/events and /metrics", "3000")
+    .option("--bot-port <port>", "the bot's /slack/events (its /metrics: metrics.botListen)", "3000")
     .action(async (options: { keepLab?: boolean; emulatorPort: string; botPort: string }) => {
       const global = program.opts<{ logFormat?: string; logLevel?: string }>();
       const logger = createLogger({
@@ -84,6 +84,7 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
           "",
           `the channel page (Slack emulator): ${chat.pageUrl}`,
           `  type /harbor status there; the bot answers at ${chat.botUrl}`,
+          ...(chat.metricsUrl ? [`  the bot's metrics:       curl ${chat.metricsUrl}`] : []),
           `Ctrl-C stops the bot and the emulator${labWasUp || options.keepLab ? "" : " and takes the lab down"}.`,
         ].join("\n"),
       );
