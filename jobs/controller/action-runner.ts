@@ -148,7 +148,11 @@ export class ActionRunner {
             context,
             String(index),
           );
-          return report(promoted.ok, promoted.detail, { lossBytes: promoted.ok ? promoted.lossBytes : null });
+          return report(
+            promoted.ok,
+            promoted.detail,
+            promoted.ok ? { lossBytes: promoted.lossBytes } : { lossBytes: null, reason: promoted.reason },
+          );
         }
         case "verify-write":
           return await this.verifyWrite(action.node, report);

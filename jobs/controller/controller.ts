@@ -414,6 +414,12 @@ export class Controller {
       }
       if (!report.ok) {
         incident = { ...incident, state: "failed" };
+        const alive = context.presumedFenced;
+        if (action.kind === "promote" && report.reason === "upstream-alive" && alive) {
+          // Presumed fenced, it was not: its standby still streams from it. It serves on, and
+          // its own failure later must fail over like any primary's.
+          memory = { ...memory, fenced: memory.fenced.filter((node) => node !== alive) };
+        }
         await this.remember({ ...memory, incident });
         this.tell(reporter.update(incident));
         this.lastFailure = { scenario: decision.scenario, at: Date.now() };
@@ -534,6 +540,8 @@ export class Controller {
     };
     await this.options.reporter.update(resolved);
     this.asked = undefined;
+    // A fault after the site was sound again is a new one, not a retry of the plan that failed.
+    this.lastFailure = undefined;
     return { ...memory, incident: null };
   }
 }
