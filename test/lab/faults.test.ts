@@ -199,6 +199,8 @@ test("the primary's node cut off from the control host only: it keeps serving, t
   }
   await settled("node01");
   assert.equal((await writableThroughVip(10_000)).server, "node01");
+  // Back in touch, the failed incident ends resolved: the next fault is a new one.
+  await resolvedThread(/S1\/S3/, [/still receives WAL from/], mark);
 });
 
 test("the primary's node cut off the network: it fences itself, node02 is promoted when its lease runs out, and it rejoins after the heal", async (t) => {
