@@ -2,6 +2,7 @@
 // then runs every test file with node's own test runner: unit, then integration, then lab tests.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePackages, TEST_PACKAGES } from "../lab/packages.ts";
@@ -33,10 +34,27 @@ if (layers.some((layer) => layer !== "unit")) {
 }
 
 console.log(`npm test: ${files.length} test files (${layers.join(", ")})`);
-// One file at a time: the lab test owns fixed addresses, and 2 cores are better spent on one lab.
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
-  { cwd: root, stdio: "inherit" },
-);
-process.exit(result.status ?? 1);
+// Unit tests are pure and touch only their own temporary files: they run side by side. The
+// integration and lab tests go one file at a time: the lab owns fixed addresses, and 2 cores are
+// better spent on one lab.
+const runs = [
+  {
+    files: files.filter((file) => file.startsWith(join("test", "unit"))),
+    concurrency: availableParallelism(),
+  },
+  { files: files.filter((file) => !file.startsWith(join("test", "unit"))), concurrency: 1 },
+].filter((run) => run.files.length > 0);
+let status = 0;
+for (const run of runs) {
+  const result = spawnSync(
+    process.execPath,
+    [
+      ...["--import", "tsx", "--test", `--test-concurrency=${run.concurrency}`, "--test-reporter=spec"],
+      ...run.files,
+    ],
+    { cwd: root, stdio: "inherit" },
+  );
+  // Every layer runs even after a failure: one report names all that failed.
+  if ((result.status ?? 1) !== 0) status = result.status ?? 1;
+}
+process.exit(status);
