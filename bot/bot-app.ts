@@ -6,9 +6,9 @@ import type { SiteKey } from "../config/site-key.ts";
 import { AuditLog } from "../jobs/audit-log.ts";
 import { Controller } from "../jobs/controller/controller.ts";
 import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
+import { deployLock as siteDeployLock } from "../jobs/deploy/deploy-lock.ts";
 import { NodeJobs } from "../jobs/node-jobs.ts";
 import { nodeQueueName, queuePrefix } from "../jobs/queue-names.ts";
-import { SiteLock } from "../jobs/site-lock.ts";
 import { errorMessage } from "../support/errors.ts";
 import type { Logger } from "../support/logger.ts";
 import {
@@ -195,7 +195,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   }
   const dedupe = new RequestDedupe(redis, site.site);
   const approvals = new ApprovalStore(redis, site.site, options.siteKey);
-  const deployLock = new SiteLock(redis, site.site, "deploy");
+  const deployLock = siteDeployLock(redis, site.site);
   const controllerQueue = await openControllerQueue(
     site,
     options.siteKey,

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "SSH_HOST_KEY_UNKNOWN"
   | "SSH_COMMAND_FAILED"
   | "DEPLOY_REFUSED"
+  | "DEPLOY_LOCKED"
   | "JOB_TIMEOUT"
   | "JOB_FAILED"
   | "JOB_WEDGED"

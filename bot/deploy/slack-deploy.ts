@@ -4,6 +4,7 @@ import type { SiteSecrets } from "../../config/secrets.ts";
 import type { SiteKey } from "../../config/site-key.ts";
 import type { AuditLog } from "../../jobs/audit-log.ts";
 import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
+import { DEPLOY_LOCK_TTL_MS } from "../../jobs/deploy/deploy-lock.ts";
 import { runDeploy } from "../../jobs/deploy/run-deploy.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
 import { JobRefusedError } from "../../jobs/signing/job-check.ts";
@@ -39,8 +40,6 @@ export interface SlackDeployDeps {
 }
 
 export const DEPLOY_JOB = "deploy.run";
-/** How long a deploy lock lives without renewal: a dead bot's lock frees itself. */
-const LOCK_TTL_MS = 10 * 60_000;
 
 const RISK =
   "Steps that change something restart PostgreSQL, keepalived or Harbor on one node at a time; a failed step stops the deploy where it is.";
@@ -171,7 +170,7 @@ export class SlackDeploy implements ApprovalKind {
     const acquired = await deps.lock.acquire(
       request.decidedBy ?? request.requester,
       `deploy (request ${request.id})`,
-      LOCK_TTL_MS,
+      DEPLOY_LOCK_TTL_MS,
     );
     if (!acquired.ok) {
       lines.add(
@@ -181,7 +180,7 @@ export class SlackDeploy implements ApprovalKind {
       return;
     }
     const renew = setInterval(
-      () => void deps.lock.renew(acquired.holder.token, LOCK_TTL_MS).catch(() => {}),
+      () => void deps.lock.renew(acquired.holder.token, DEPLOY_LOCK_TTL_MS).catch(() => {}),
       60_000,
     );
     const edits: Array<Promise<unknown>> = [];

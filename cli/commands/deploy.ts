@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
 import { resolveSecrets, shippedSecretNames } from "../../config/secrets.ts";
 import { ensureSiteKey, readSiteKey } from "../../config/site-key.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
-import { assertRedisReachable } from "../../support/redis.ts";
+import { assertRedisReachable, createDurableRedis } from "../../support/redis.ts";
 import { progressLines } from "../deploy-progress.ts";
 import { EXIT } from "../output.ts";
 import { loadSiteFromOptions } from "../site-option.ts";
@@ -14,6 +15,22 @@ interface DeployCommandOptions {
   harborVersion?: string;
   json?: boolean;
   recordHostKeys?: boolean;
+}
+
+async function underCliDeployLock<T>(redisUrl: string, site: string, work: () => Promise<T>): Promise<T> {
+  const { deployLock, underDeployLock } = await import("../../jobs/deploy/deploy-lock.ts");
+  const redis = createDurableRedis(redisUrl);
+  redis.on("error", () => {});
+  try {
+    return await underDeployLock(
+      deployLock(redis, site),
+      `cli:${userInfo().username}@${hostname()}`,
+      "deploy from the CLI",
+      work,
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export function registerDeployCommand(program: Command, setExit: (code: number) => void): void {
@@ -79,17 +96,23 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
         }
       }
       const { runDeploy } = await import("../../jobs/deploy/run-deploy.ts");
-      const { summary } = await runDeploy({
-        site,
-        secrets,
-        configText: await readFile(loaded.file, "utf8"),
-        secretsEnv: env,
-        siteKey,
-        dryRun: options.dryRun ?? false,
-        ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
-        logger,
-        onEvent: print,
-      });
+      const deploy = async () =>
+        runDeploy({
+          site,
+          secrets,
+          configText: await readFile(loaded.file, "utf8"),
+          secretsEnv: env,
+          siteKey,
+          dryRun: options.dryRun ?? false,
+          ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
+          logger,
+          onEvent: print,
+        });
+      // A dry run changes nothing: it needs no lock. A deploy takes the one the Slack deploy and
+      // the controller honour, so it never restarts services under another deploy or a failover.
+      const { summary } = options.dryRun
+        ? await deploy()
+        : await underCliDeployLock(site.controlPlane.redisUrl, site.site, deploy);
       setExit(summary.failed ? EXIT.failed : EXIT.ok);
     });
 }

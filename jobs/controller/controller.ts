@@ -5,9 +5,11 @@ import type { SiteConfig } from "../../config/schema.ts";
 import type { NodeObservation } from "../../probes/observation.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
+import { deployLock, describeHolder } from "../deploy/deploy-lock.ts";
 import { vrrpTakeoverMs } from "../deploy/keepalived-conf.ts";
 import type { NodeJobs } from "../node-jobs.ts";
 import { primaryLeaseKey } from "../primary-lease.ts";
+import type { LockHolder } from "../site-lock.ts";
 import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
 import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
@@ -169,6 +171,13 @@ export class Controller {
     }
   }
 
+  /** The deploy running now, if one is (its lock's holder); unknown reads as none. */
+  private async deploying(): Promise<LockHolder | undefined> {
+    return deployLock(this.options.redis, this.options.site.site)
+      .current()
+      .catch(() => undefined);
+  }
+
   private async remembered(): Promise<StoredMemory> {
     this.memory ??= await loadMemory(this.options.redis, this.options.site.site);
     return this.memory;
@@ -203,7 +212,7 @@ export class Controller {
     const token = this.lease.current(now);
     if (token === undefined) return;
     let memory = this.track(await this.remembered(), snapshot);
-    const decision = decide({
+    let decision = decide({
       snapshot,
       policy: site.policy,
       memory: decideMemory(memory, confirmationCounts(this.sightings)),
@@ -222,6 +231,16 @@ export class Controller {
       now - this.lastFailure.at < RETRY_AFTER_FAILURE_MS
     )
       return;
+    const deploying = decision.needsApproval ? undefined : await this.deploying();
+    if (deploying) {
+      // A deploy restarts services one node at a time: a plan run beside it would act on a
+      // half-changed node. A person decides, with both in view.
+      decision = {
+        ...decision,
+        needsApproval: true,
+        reason: `${describeHolder(deploying)}, so nothing runs without a person: ${decision.reason}`,
+      };
+    }
     const decisionKey = `${decision.scenario}|${decision.needsApproval}|${JSON.stringify(decision.actions)}`;
     if (decisionKey === this.lastDecision) {
       // The same plan again: a question is asked once; a plan that ran and did not cure the

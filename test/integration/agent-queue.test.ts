@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { readSiteKey, type SiteKey } from "../../config/site-key.ts";
+import { deployLock } from "../../jobs/deploy/deploy-lock.ts";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { addSigned } from "../../jobs/signing/signed-add.ts";
@@ -207,7 +208,7 @@ describe("agents on BullMQ with a real Redis", () => {
     assert.match(result.stderr, /hint: the first `harbor-ha deploy` makes it on the operations host/);
   });
 
-  test("the first deploy makes the site key on the operations host and prints its fingerprint", async () => {
+  test("the first deploy makes the site key on the operations host and prints its fingerprint; a deploy under another's lock is refused", async () => {
     const file = join(dir, "ops-host", "site.key");
     const fresh = join(dir, "fresh-site.yaml");
     const yaml = (
@@ -219,9 +220,24 @@ describe("agents on BullMQ with a real Redis", () => {
     const key = await readSiteKey(file);
     assert.match(first.stdout, new RegExp(`made the site key ${file} \\(fingerprint ${key.fingerprint}\\)`));
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const second = await runCli(["deploy", "--config", fresh], secrets, 120_000);
-    assert.doesNotMatch(second.stdout, /made the site key/);
-    assert.deepEqual((await readSiteKey(file)).bytes, key.bytes, "made once, kept after");
+    const client = new Redis(redis.url);
+    try {
+      const lock = deployLock(client, site);
+      assert.equal(await lock.current(), undefined, "the failed deploy released its lock");
+      const held = await lock.acquire("U0ALICE", "deploy (request ab12cd)", 60_000);
+      assert.ok(held.ok);
+      const second = await runCli(["deploy", "--config", fresh], secrets, 120_000);
+      assert.notEqual(second.code, 0);
+      assert.match(
+        second.stdout + second.stderr,
+        /U0ALICE is deploying since .* \(deploy \(request ab12cd\)\)/,
+      );
+      assert.doesNotMatch(second.stdout, /made the site key/);
+      assert.equal((await lock.current())?.token, held.holder.token, "the holder's lock is left alone");
+      assert.deepEqual((await readSiteKey(file)).bytes, key.bytes, "made once, kept after");
+    } finally {
+      client.disconnect();
+    }
   });
 
   test("an agent with a broken config exits 2 and names the line", async () => {

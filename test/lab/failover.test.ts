@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { deployLock } from "../../jobs/deploy/deploy-lock.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { readState } from "../../lab/state.ts";
@@ -74,6 +76,35 @@ test("the standby's container dies: it is started again and streams", async () =
   });
   await settled("node01");
   await resolvedThread(/standby PostgreSQL down/, [/restart PostgreSQL on node02/], mark);
+});
+
+test("a deploy in progress (its lock held): the standby's death is asked, not repaired beside it; once the deploy ends it is", async () => {
+  await settled("node01");
+  const mark = site.alertMark();
+  const redis = new Redis(site.site.controlPlane.redisUrl);
+  const lock = deployLock(redis, site.site.site);
+  const held = await lock.acquire("U0DEPLOYER", "deploy (a lab test's)", 120_000);
+  assert.ok(held.ok, "the lab's deploy lock was free");
+  try {
+    await docker("node02").getContainer(postgresContainerName("node02")).kill();
+    const channel = site.site.slack.alertChannel;
+    const said = (m: { text: string; blocks?: unknown }) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`;
+    await site.emulator.waitForMessage(
+      channel,
+      (m) => Number(m.ts) > mark && /U0DEPLOYER is deploying/.test(said(m)) && /Approve/.test(said(m)),
+      60_000,
+    );
+    const container = await docker("node02").getContainer(postgresContainerName("node02")).inspect();
+    assert.equal(container.State.Running, false, "nothing was restarted under the deploy");
+  } finally {
+    await lock.release(held.holder.token);
+    redis.disconnect();
+  }
+  await until("node02's PostgreSQL restarted once the deploy lock is gone", async () => {
+    const container = await docker("node02").getContainer(postgresContainerName("node02")).inspect();
+    return container.State.Running ? true : undefined;
+  });
+  await settled("node01");
 });
 
 test("a switchover asked from a terminal: the controller runs it, node02 becomes the primary, no acknowledged write is lost", async (t) => {
