@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
+import { HarborHaError } from "../../support/errors.ts";
 
 /** The label every container harbor-ha manages carries, naming its part of the stack. */
+/** A one-shot tool (initdb, pg_basebackup, pg_rewind, pg_waldump) killed after this long. */
+export const ONE_SHOT_TIMEOUT_MS = 30 * 60_000;
+
 export const COMPONENT_LABEL = "io.harbor-ha.component";
 /** A hash of the spec a container was made from: a changed spec means re-create. */
 export const SPEC_LABEL = "io.harbor-ha.spec";
@@ -180,18 +184,41 @@ export class Containers {
    * Runs a one-shot container (initdb, pg_basebackup, pg_rewind) to its end and removes it.
    * A leftover container of the same name, from an interrupted run, is removed first.
    */
-  async runOnce(spec: ContainerSpec): Promise<ExecResult> {
+  async runOnce(
+    spec: ContainerSpec,
+    options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     await this.remove(spec.name);
     await this.create(spec);
     const container = this.docker.getContainer(spec.name);
+    const timeoutMs = options.timeoutMs ?? ONE_SHOT_TIMEOUT_MS;
+    let stopped: string | undefined;
+    // container.wait() hears no abort: the container itself is killed, and then wait() returns.
+    const kill = (why: string) => {
+      stopped ??= why;
+      container.kill().catch(() => {});
+    };
+    const onAbort = () => kill("its job was cancelled (timed out)");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => kill(`it ran past ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
     try {
+      if (options.signal?.aborted) onAbort();
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const output = collect(this.docker, stream);
       await container.start();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       const { stdout, stderr } = await output;
+      if (stopped) {
+        throw new HarborHaError("CONTAINER_TIMEOUT", `${spec.name} was killed: ${stopped}`, {
+          action: `run ${spec.name} to its end`,
+          hint: "read its output below; a one-shot tool that hangs points at a stuck disk or an unreachable peer",
+          context: { output: `${stdout}\n${stderr}`.trim().slice(-2_000) },
+        });
+      }
       return { exitCode: StatusCode, stdout, stderr };
     } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       await this.remove(spec.name);
     }
   }

@@ -13,8 +13,21 @@ export interface RemoteResult {
 /** A shell on a node, for what must happen before (or without) its agent: bootstrap and fencing. */
 export interface RemoteShell {
   readonly node: string;
-  run(command: string, options?: { stdin?: string }): Promise<RemoteResult>;
+  /**
+   * Runs one command. A command that has not ended after `timeoutMs` (default
+   * SSH_COMMAND_TIMEOUT_MS) is an SSH_COMMAND_TIMEOUT error, and the connection is closed: a hung
+   * host must not hold a deploy step or a fence forever.
+   */
+  run(command: string, options?: { stdin?: string; timeoutMs?: number }): Promise<RemoteResult>;
   close(): Promise<void>;
+}
+
+/** A command over SSH that takes longer than this is given up (a deploy's longest: a Docker restart). */
+export const SSH_COMMAND_TIMEOUT_MS = 120_000;
+
+/** The command's first word, for an error message that must not carry its arguments (secrets). */
+function firstWord(command: string): string {
+  return command.trim().split(/\s+/)[0]?.slice(0, 40) ?? "a command";
 }
 
 /** One argument for a POSIX shell command line, single-quoted so nothing in it is interpreted. */
@@ -95,11 +108,32 @@ export async function connectSsh(node: NodeConfig, timeoutMs = 8_000): Promise<R
   return {
     node: node.name,
     async run(command, options = {}) {
-      const result = await ssh.execCommand(
-        command,
-        options.stdin === undefined ? {} : { stdin: options.stdin },
-      );
-      return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+      const timeoutMs = options.timeoutMs ?? SSH_COMMAND_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          ssh.dispose();
+          reject(
+            new HarborHaError(
+              "SSH_COMMAND_TIMEOUT",
+              `${firstWord(command)} on ${node.name} did not finish within ${timeoutMs < 1_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`,
+              {
+                action: `run a command on ${node.name} over SSH`,
+                hint: `the host answers SSH but the command hangs: log in to ${node.name} and look (a stuck Docker, a full disk)`,
+              },
+            ),
+          );
+        }, timeoutMs);
+      });
+      try {
+        const result = await Promise.race([
+          ssh.execCommand(command, options.stdin === undefined ? {} : { stdin: options.stdin }),
+          timedOut,
+        ]);
+        return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       ssh.dispose();

@@ -39,11 +39,14 @@ export function fencedBySsh(output: string): boolean {
   });
 }
 
+/** The fence script stops two containers: a host where it takes longer is not fenced by it. */
+const SSH_FENCE_SCRIPT_TIMEOUT_MS = 20_000;
+
 export async function fenceOverSsh(node: NodeConfig): Promise<SshFenceResult> {
   let shell: Awaited<ReturnType<typeof connectSsh>> | undefined;
   try {
     shell = await connectSsh(node, 5_000);
-    const result = await shell.run(sshFenceScript(node));
+    const result = await shell.run(sshFenceScript(node), { timeoutMs: SSH_FENCE_SCRIPT_TIMEOUT_MS });
     const output = `${result.stdout}\n${result.stderr}`;
     return fencedBySsh(result.stdout)
       ? {

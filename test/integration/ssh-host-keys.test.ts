@@ -117,6 +117,20 @@ describe("connecting", () => {
     }
   });
 
+  test("a command that hangs is given up after its timeout, naming the node, and the connection closed", async () => {
+    const shell = await connectSsh(node01(siteWith({ hostKey: hostFingerprint }).site));
+    try {
+      await assert.rejects(shell.run("sleep 30", { timeoutMs: 300 }), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "SSH_COMMAND_TIMEOUT");
+        assert.match(error.message, /sleep on node01 did not finish within 300 ms/);
+        return true;
+      });
+      await assert.rejects(shell.run("true"), "the connection was closed with it");
+    } finally {
+      await shell.close();
+    }
+  });
+
   test("a known_hosts file pins it as well, hashed by ssh-keygen -H or not", async () => {
     const knownHosts = join(dir, "known_hosts_plain");
     const line = `[${ADDRESS}]:${port} ${readFileSync(`${hostKey}.pub`, "utf8")}`;

@@ -24,7 +24,7 @@ function describeEnd(end: WalEnd | undefined): string {
  * Then the end of its WAL is read from the stopped folder: that, not what the server said a moment
  * before it stopped, is everything it ever wrote, and the failover's data loss is measured to it.
  */
-export const fencePostgres: RemediationAction<"postgres.fence"> = async (context, _request, _signal, run) => {
+export const fencePostgres: RemediationAction<"postgres.fence"> = async (context, _request, signal, run) => {
   const here = postgresHere(context, false);
   const name = here.spec.name;
   const state = await run.step("inspect", () => inspectOurs(here));
@@ -63,7 +63,9 @@ export const fencePostgres: RemediationAction<"postgres.fence"> = async (context
   }
   const folder = await here.folder.inspect();
   const end = folder.hasCluster
-    ? await run.step("read the end of WAL", () => readWalEnd(here.containers, context.site, context.node))
+    ? await run.step("read the end of WAL", () =>
+        readWalEnd(here.containers, context.site, context.node, signal),
+      )
     : undefined;
   const facts: FenceFacts = {
     wasRunning,

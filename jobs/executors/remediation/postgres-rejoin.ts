@@ -140,7 +140,14 @@ export const rejoinPostgres: RemediationAction<"postgres.rejoin"> = async (conte
     // docker kill leaves postmaster.pid naming PID 1, which is alive in pg_rewind's container (pitfall 9).
     await here.folder.remove("postmaster.pid");
     const result = await run.step("pg_rewind", () =>
-      rewind(here.containers, context.site, context.node, primary.address, context.secrets.pgPassword),
+      rewind(
+        here.containers,
+        context.site,
+        context.node,
+        primary.address,
+        context.secrets.pgPassword,
+        signal,
+      ),
     );
     const output = `${result.stdout}\n${result.stderr}`;
     const report = parseRewindOutput(output);

@@ -29,6 +29,7 @@ export async function readWalEnd(
   containers: Containers,
   site: SiteConfig,
   node: NodeConfig,
+  signal?: AbortSignal,
 ): Promise<WalEnd> {
   const folder = postgresDataPath(site, node);
   const historyTimeline = highestHistoryTimeline(await walFiles(folder));
@@ -36,7 +37,7 @@ export async function readWalEnd(
     ...oneShot(site, node, "wal-end", WAL_END_SCRIPT, { HISTORY_TLI: String(historyTimeline) }),
     binds: [`${folder}:${PGDATA}:ro`],
   };
-  const result = await containers.runOnce(spec);
+  const result = await containers.runOnce(spec, signal ? { signal } : {});
   const output = `${result.stdout}\n${result.stderr}`;
   const parsed = result.exitCode === 0 ? parseWalEndOutput(output) : undefined;
   if (!parsed) {
@@ -63,6 +64,7 @@ export async function rewind(
   node: NodeConfig,
   primaryAddress: string,
   superuserPassword: string,
+  signal?: AbortSignal,
 ): Promise<ExecResult> {
   const source = `host=${primaryAddress} port=${site.postgres.port} user=${SUPERUSER} dbname=postgres`;
   const command = `${AS_POSTGRES} pg_rewind -D "$PGDATA" --source-server="${source}" --progress`;
@@ -72,5 +74,6 @@ export async function rewind(
       PGPASSWORD: superuserPassword,
       PGAPPNAME: `pg_rewind ${node.name}`,
     }),
+    signal ? { signal } : {},
   );
 }
