@@ -3,6 +3,7 @@ import type { Logger } from "../support/logger.ts";
 import { labCgroupDirs, removeCgroupDirs } from "./cgroups.ts";
 import { exists } from "./files.ts";
 import { removeCreatedHostPaths } from "./host-paths.ts";
+import { purgeNodeDaemons, purgeText } from "./image-store.ts";
 import { isUnder, readMountPoints, unmountUnder } from "./mounts.ts";
 import { parseIpAddr, removeNetwork } from "./network.ts";
 import { labPaths } from "./paths.ts";
@@ -71,6 +72,15 @@ export async function labDown(options: LabDownOptions): Promise<void> {
     return;
   }
 
+  await steps.run("containers", async () => {
+    // The image stores are kept (image-store.ts): what this lab made in them goes, the image stays.
+    const removed = await purgeNodeDaemons(paths, nodes);
+    const text = purgeText(removed);
+    return text === "nothing"
+      ? unchanged("no container, volume or image of the lab left")
+      : changed(`removed ${text}`);
+  });
+
   await steps.run("processes", async () => {
     const groups = state ? stopOrder(state) : [];
     let stopped = 0;
@@ -100,7 +110,7 @@ export async function labDown(options: LabDownOptions): Promise<void> {
   });
 
   await steps.run("mounts", async () => {
-    const count = await unmountUnder([paths.root, paths.runRoot]);
+    const count = await unmountUnder([paths.root, paths.runRoot, paths.dockerRootsDir]);
     return count > 0
       ? changed(`unmounted ${count} under ${paths.root} and ${paths.runRoot}`)
       : unchanged("no mounts");

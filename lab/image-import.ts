@@ -6,6 +6,7 @@ import {
   recipeHash,
   tarballPath,
 } from "./image.ts";
+import { purgeNodeDaemons, purgeText } from "./image-store.ts";
 import type { LabPaths } from "./paths.ts";
 import { dockerClient } from "./probes.ts";
 import { run } from "./shell.ts";
@@ -46,7 +47,12 @@ export async function ensureImageImported(
     }),
   );
   const names = imported.filter((name): name is string => name !== undefined);
-  if (names.length === 0)
-    return unchanged(`${recipe.tag} present on ${topology.nodes.map((n) => n.name).join(", ")}`);
-  return changed(`${recipe.tag} imported into ${names.join(", ")}`);
+  // What a lab that did not come down cleanly left in the kept stores goes now: nodes start bare.
+  const left = await purgeNodeDaemons(paths, topology.nodes);
+  const purged = purgeText(left) === "nothing" ? "" : `; removed what the last lab left: ${purgeText(left)}`;
+  if (names.length === 0) {
+    const kept = `${recipe.tag} kept in the image stores of ${topology.nodes.map((n) => n.name).join(", ")}`;
+    return purged ? changed(`${kept}${purged}`) : unchanged(kept);
+  }
+  return changed(`${recipe.tag} imported into ${names.join(", ")}${purged}`);
 }

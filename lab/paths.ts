@@ -27,6 +27,8 @@ export interface LabPaths {
   readonly redisDir: string;
   readonly redisConfig: string;
   readonly imageCacheDir: string;
+  /** The nodes' dockerd image stores, kept between labs like the image cache (image-store.ts). */
+  readonly dockerRootsDir: string;
   /** The cgroup parent (relative to each hierarchy's root) that the nodes' containers run under. */
   readonly cgroupParent: string;
   node(name: string): LabNodePaths;
@@ -73,13 +75,15 @@ export function labPaths(home: string = homedir()): LabPaths {
     redisDir: join(root, "redis"),
     redisConfig: join(root, "redis", "redis.conf"),
     imageCacheDir: join(home, ".cache", "harbor-ha"),
+    dockerRootsDir: join(home, ".cache", "harbor-ha", "docker-root"),
     cgroupParent: LAB_CGROUP_PARENT,
     node(name: string): LabNodePaths {
       const run = join(runRoot, name);
       return {
         disk: join(root, "disks", name),
         runDir: run,
-        dockerDataRoot: join(root, "docker", name),
+        // Kept with the image cache: see image-store.ts.
+        dockerDataRoot: join(home, ".cache", "harbor-ha", "docker-root", name),
         dockerExecRoot: join(run, "docker"),
         dockerSocket: join(run, "docker.sock"),
         dockerPidFile: join(run, "docker.pid"),

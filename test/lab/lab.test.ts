@@ -13,6 +13,8 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { loadSiteConfig } from "../../config/load.ts";
+import { Containers } from "../../jobs/adapters/containers.ts";
+import { purgeDaemon } from "../../lab/image-store.ts";
 import { labDown, labPaths, labStatus, labUp, type StepEvent } from "../../lab/index.ts";
 import { isUnder, readMountPoints } from "../../lab/mounts.ts";
 import { isAlive, type ProcessRecord } from "../../lab/processes.ts";
@@ -84,9 +86,11 @@ test("lab up runs every step, in order, and a fresh lab changes something in eac
       "agents",
     ],
   );
-  // packages and image depend on the machine (installed already, tarball cached); the rest was made now.
+  // packages, image and image-import depend on the machine (installed already, tarball cached,
+  // the nodes' image stores kept from an earlier lab); the rest was made now.
+  const cached = new Set(["packages", "image", "image-import"]);
   assert.deepEqual(
-    firstUp.filter((e) => e.status !== "done" && e.step !== "packages" && e.step !== "image"),
+    firstUp.filter((e) => e.status !== "done" && !cached.has(e.step)),
     [],
   );
 });
@@ -128,6 +132,49 @@ test("each node's dockerd answers a ping, holds the image, and runs it on the no
     assert.match(stdout, new RegExp(`inet ${ADDRESSES[name]?.replaceAll(".", "\\.")}/24`));
     assert.match(stdout, /postgres \(PostgreSQL\) 15\./);
   }
+});
+
+test("a one-shot container whose job is cancelled is killed and removed: container.wait() alone would wait", async () => {
+  const docker = new Docker({ socketPath: paths.node("node01").dockerSocket });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 500);
+  await assert.rejects(
+    new Containers(docker).runOnce(
+      { name: "harbor-ha-oneshot-test", image: IMAGE, component: "test", cmd: ["sleep", "120"] },
+      { signal: controller.signal },
+    ),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, "CONTAINER_TIMEOUT");
+      assert.match(error.message, /harbor-ha-oneshot-test was killed: its job was cancelled/);
+      return true;
+    },
+  );
+  const left = await docker.listContainers({ all: true, filters: { name: ["harbor-ha-oneshot-test"] } });
+  assert.deepEqual(left, [], "removed after");
+});
+
+test("what a lab leaves in a node's kept image store is purged: containers, volumes, other images; the node image stays", async () => {
+  const socketPath = paths.node("node01").dockerSocket;
+  const docker = new Docker({ socketPath });
+  const dockerCli = (...args: string[]) =>
+    execFileAsync("docker", ["--host", `unix://${socketPath}`, ...args]);
+  await dockerCli("volume", "create", "left-behind");
+  await dockerCli("tag", IMAGE, "left-behind/image:1");
+  await dockerCli(
+    "create",
+    "--name",
+    "left-behind",
+    "-v",
+    "left-behind:/data",
+    "left-behind/image:1",
+    "true",
+  );
+  const purged = await purgeDaemon(socketPath);
+  assert.deepEqual(purged, { containers: 1, volumes: 1, images: 1, networks: 0 });
+  assert.deepEqual(await docker.listContainers({ all: true }), []);
+  assert.deepEqual((await docker.listVolumes()).Volumes ?? [], []);
+  const tags = (await docker.listImages()).flatMap((image) => image.RepoTags ?? []);
+  assert.deepEqual(tags, [IMAGE], "the extra tag is gone, the node image kept");
 });
 
 test("lab status finds every node answering SSH and Docker", async () => {
@@ -227,5 +274,8 @@ test("lab down removes every namespace, process, mount, bridge and folder the la
   assert.equal(existsSync(paths.root), false);
   assert.equal(existsSync(paths.runRoot), false);
   assert.equal(existsSync(paths.imageCacheDir), true, "the image cache is kept");
+  // The image stores are kept too, holding the node image and nothing the lab made.
+  for (const name of ["node01", "node02"])
+    assert.equal(existsSync(paths.node(name).dockerDataRoot), true, `${name}'s image store is kept`);
   assert.equal((await labStatus()).up, false);
 });
