@@ -8,7 +8,7 @@ import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { labPaths } from "../../lab/index.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
 import { waitForHttp } from "../../test/support/chat-stack.ts";
-import { type Background, runCli, startCli } from "../../test/support/processes.ts";
+import { type Background, botArgs, runCli, startCli } from "../../test/support/processes.ts";
 import { freePort } from "../../test/support/redis-server.ts";
 import { vipHolders } from "../../test/support/vip.ts";
 import { milestonesFromBotLog } from "../bot-log.ts";
@@ -72,20 +72,15 @@ export class OursSystem implements BenchSystem {
       botToken: BOT_TOKEN,
       rateLimit: false,
     });
-    const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
-    this.bot = startCli(
-      [
-        ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
-        ...["--metrics-listen", new URL(metricsUrl).host],
-      ],
-      {
-        ...this.env,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: this.emulator.apiUrl,
-        HARBOR_HA_LOG_LEVEL: "info",
-      },
-    );
+    const metricsPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    this.bot = startCli(botArgs(config, botPort, metricsPort), {
+      ...this.env,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: this.emulator.apiUrl,
+      HARBOR_HA_LOG_LEVEL: "info",
+    });
     await waitForHttp(metricsUrl, this.bot.output);
     await this.bot.waitFor(/"event":"controller.lease.acquired"/, 30_000);
     await this.until("the bot sees a primary", async () => {

@@ -15,7 +15,7 @@ import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { readState } from "../../lab/state.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
 import { playHealthyAgents, waitForHttp } from "../support/chat-stack.ts";
-import { startCli } from "../support/processes.ts";
+import { botArgs, startCli } from "../support/processes.ts";
 import { freePort, startTestRedis, type TestRedis } from "../support/redis-server.ts";
 import { loopbackSiteYaml, writeTestSiteKey } from "../support/site-fixtures.ts";
 import { ms, ratio, type Summary, summarize } from "./stats.ts";
@@ -137,19 +137,13 @@ async function main() {
     rateLimit: false,
   });
   const metricsPort = await freePort();
-  const bot = startCli(
-    [
-      ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
-      ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
-    ],
-    {
-      ...env,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_API_URL: ours.apiUrl,
-      HARBOR_HA_LOG_LEVEL: "warn",
-    },
-  );
+  const bot = startCli(botArgs(config, botPort, metricsPort), {
+    ...env,
+    SLACK_BOT_TOKEN: botToken,
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_API_URL: ours.apiUrl,
+    HARBOR_HA_LOG_LEVEL: "warn",
+  });
   const baseline = await startBaseline(baselinePort, theirs.apiUrl);
   try {
     await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, bot.output);

@@ -16,7 +16,7 @@ import { type RunningEmulator, startEmulator } from "../../slack-emulator/server
 import { playHealthyAgents, waitForHttp } from "../support/chat-stack.ts";
 import { siteKeyForTest } from "../support/job-fixtures.ts";
 import { loopbackSite } from "../support/loopback-site.ts";
-import { type Background, startCli } from "../support/processes.ts";
+import { type Background, botArgs, startCli } from "../support/processes.ts";
 import { freePort, startTestRedis, type TestRedis } from "../support/redis-server.ts";
 
 /**
@@ -79,18 +79,12 @@ describe("forged jobs on a real agent and a real bot", () => {
     });
     agent = startCli(["agent", "--node", "node02", "--config", config, "--metrics-listen", "off"], secrets);
     const metricsPort = await freePort();
-    bot = startCli(
-      [
-        ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
-        ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
-      ],
-      {
-        ...secrets,
-        SLACK_BOT_TOKEN: botToken,
-        SLACK_SIGNING_SECRET: signingSecret,
-        SLACK_API_URL: emulator.apiUrl,
-      },
-    );
+    bot = startCli(botArgs(config, botPort, metricsPort), {
+      ...secrets,
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_SIGNING_SECRET: signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+    });
     await agent.waitFor(/"event":"agent.ready"/);
     await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, bot.output);
   });

@@ -8,7 +8,7 @@ import { parseDocument } from "yaml";
 import { SiteLock } from "../../jobs/site-lock.ts";
 import { signedHeaders } from "../../slack-emulator/signing.ts";
 import { type ChatStack, startChatStack } from "../support/chat-stack.ts";
-import { runCli, startCli } from "../support/processes.ts";
+import { botArgs, runCli, startCli } from "../support/processes.ts";
 import { freePort } from "../support/redis-server.ts";
 
 /**
@@ -242,10 +242,7 @@ describe("the Slack bot over HTTP, through the emulator", () => {
 
   test("in Socket Mode the same command arrives over the emulator's WebSocket and gets the same card", async () => {
     const socketBot = startCli(
-      [
-        ...["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", stack.config],
-        ...["--metrics-listen", "off"],
-      ],
+      botArgs(stack.config, await freePort(), "off"),
       stack.botEnv({ SLACK_APP_TOKEN: "xapp-test-app-token", SLACK_SIGNING_SECRET: "" }),
     );
     try {
@@ -280,13 +277,7 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     const metricsPort = await freePort();
     const url = `http://127.0.0.1:${metricsPort}/metrics`;
     const start = async (env: Record<string, string>) =>
-      startCli(
-        [
-          ...["bot", "--port", String(await freePort()), "--host", "127.0.0.1", "--config", config],
-          ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
-        ],
-        stack.botEnv(env),
-      );
+      startCli(botArgs(config, await freePort(), metricsPort), stack.botEnv(env));
     const guarded = await start({ HARBOR_HA_METRICS_TOKEN: "scrape-me" });
     try {
       await guarded.waitFor(/"event":"bot.ready"/);

@@ -20,7 +20,7 @@ import type { MessageView } from "../../slack-emulator/store.ts";
 import { createLogger } from "../../support/logger.ts";
 import { waitForHttp } from "../support/chat-stack.ts";
 import { ownLab } from "../support/own-lab.ts";
-import { type Background, runCli, startCli } from "../support/processes.ts";
+import { type Background, botArgs, runCli, startCli } from "../support/processes.ts";
 import { freePort } from "../support/redis-server.ts";
 
 const logger = createLogger({ component: "slack-lab-test", level: "warn", destination: process.stderr });
@@ -39,19 +39,13 @@ let botPort: number;
 
 const startBot = async () => {
   const metricsPort = await freePort();
-  bot = startCli(
-    [
-      ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
-      ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
-    ],
-    {
-      ...env,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
-      HARBOR_HA_LOG_LEVEL: "info",
-    },
-  );
+  bot = startCli(botArgs(config, botPort, metricsPort), {
+    ...env,
+    SLACK_BOT_TOKEN: botToken,
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_API_URL: emulator.apiUrl,
+    HARBOR_HA_LOG_LEVEL: "info",
+  });
   await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, bot.output);
 };
 

@@ -6,7 +6,7 @@ import { type NodeObservation, observationChannel, observationKey } from "../../
 import type { EmulatorOptions } from "../../slack-emulator/options.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
 import { healthyObservation } from "./observation-fixtures.ts";
-import { type Background, startCli } from "./processes.ts";
+import { type Background, botArgs, startCli } from "./processes.ts";
 import { freePort, startTestRedis, type TestRedis } from "./redis-server.ts";
 import { loopbackSiteYaml, writeTestSiteKey } from "./site-fixtures.ts";
 
@@ -78,13 +78,7 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
     });
     const metricsPort = await freePort();
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    const bot = startCli(
-      [
-        ...["bot", "--port", String(botPort), "--host", "127.0.0.1", "--config", config],
-        ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
-      ],
-      botEnv(),
-    );
+    const bot = startCli(botArgs(config, botPort, metricsPort), botEnv());
     cleanups.push(async () => {
       await bot.stop("SIGTERM");
     });

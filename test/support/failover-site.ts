@@ -22,7 +22,7 @@ import { createLogger } from "../../support/logger.ts";
 import { waitForHttp } from "./chat-stack.ts";
 import { labQuery } from "./lab-postgres.ts";
 import { ownLab } from "./own-lab.ts";
-import { type Background, runCli, startCli } from "./processes.ts";
+import { type Background, botArgs, runCli, startCli } from "./processes.ts";
 import { freePort } from "./redis-server.ts";
 import { vipHolders } from "./vip.ts";
 
@@ -119,20 +119,14 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
     const config = botConfig ?? assert.fail("start() has not run");
     const port = chosenPort ?? (await freePort());
     const metricsPort = await freePort();
-    const bot = startCli(
-      [
-        ...["bot", "--port", String(port), "--host", "127.0.0.1", "--config", config],
-        ...["--metrics-listen", `127.0.0.1:${metricsPort}`],
-      ],
-      {
-        ...env,
-        SLACK_BOT_TOKEN: "xoxb-t",
-        SLACK_SIGNING_SECRET: "s",
-        SLACK_API_URL: requireEmulator().apiUrl,
-        // Debug: the controller's findings as they change, for the failure message.
-        HARBOR_HA_LOG_LEVEL: "debug",
-      },
-    );
+    const bot = startCli(botArgs(config, port, metricsPort), {
+      ...env,
+      SLACK_BOT_TOKEN: "xoxb-t",
+      SLACK_SIGNING_SECRET: "s",
+      SLACK_API_URL: requireEmulator().apiUrl,
+      // Debug: the controller's findings as they change, for the failure message.
+      HARBOR_HA_LOG_LEVEL: "debug",
+    });
     const started = { process: bot, port, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
     bots.push(started);
     await waitForHttp(started.metricsUrl, bot.output);

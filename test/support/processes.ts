@@ -93,3 +93,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Backgroun
     },
   };
 }
+
+/** `harbor-ha bot` on loopback: /slack/events on `port`, its /metrics on `metricsPort` (or off). */
+export function botArgs(config: string, port: number, metricsPort: number | "off"): string[] {
+  return [
+    ...["bot", "--port", String(port), "--host", "127.0.0.1", "--config", config],
+    ...["--metrics-listen", metricsPort === "off" ? "off" : `127.0.0.1:${metricsPort}`],
+  ];
+}
