@@ -152,7 +152,8 @@ export class RemediationApproval implements ApprovalKind {
 
   /**
    * The controller's worker: runs the approved plan, only if the approval's seal holds (a person
-   * approved exactly this request) and the stored plan is the one whose hash was approved.
+   * approved exactly this request), the stored plan is the one whose hash was approved, and the
+   * cluster as this bot sees it now still calls for that plan.
    */
   async run(requestId: string): Promise<void> {
     const sealed = await this.deps.approvals.verified(requestId);
@@ -165,6 +166,13 @@ export class RemediationApproval implements ApprovalKind {
         "approval not sealed",
         `the stored plan of request ${requestId} is not the plan ${request.planHash.slice(0, 12)} that was approved`,
       );
+    }
+    // The job may run on another bot than the one that was clicked (the first died): the plan is
+    // made again from this bot's snapshot now, and a plan that changed is asked again, not run.
+    const now = await this.replan(request);
+    if (now.planHash !== request.planHash) {
+      await this.askAgain(request, now);
+      return;
     }
     await this.deps.controller.runApproved(decision);
   }
