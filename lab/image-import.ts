@@ -31,6 +31,7 @@ export async function importedRecipe(socketPath: string, tag: string): Promise<s
 export async function ensureImageImported(
   paths: LabPaths,
   topology: LabTopology,
+  options: { readonly purge: boolean },
   recipe: ImageRecipe = NODE_IMAGE_RECIPE,
 ): Promise<StepResult> {
   const hash = recipeHash(recipe);
@@ -48,8 +49,8 @@ export async function ensureImageImported(
   );
   const names = imported.filter((name): name is string => name !== undefined);
   // What a lab that did not come down cleanly left in the kept stores goes now: nodes start bare.
-  const left = await purgeNodeDaemons(paths, topology.nodes);
-  const purged = purgeText(left) === "nothing" ? "" : `; removed what the last lab left: ${purgeText(left)}`;
+  const left = options.purge ? purgeText(await purgeNodeDaemons(paths, topology.nodes)) : "nothing";
+  const purged = left === "nothing" ? "" : `; removed what the last lab left: ${left}`;
   if (names.length === 0) {
     const kept = `${recipe.tag} kept in the image stores of ${topology.nodes.map((n) => n.name).join(", ")}`;
     return purged ? changed(`${kept}${purged}`) : unchanged(kept);

@@ -7,8 +7,8 @@ import { dockerAnswers, dockerClient } from "./probes.ts";
  * docker-root/NODE`), not in the lab's folder: importing the node image into two daemons takes
  * 11 s on 2 cores, every `lab up`, and the test suite brings the lab up a dozen times. What a lab
  * made in a store (containers, their volumes, Harbor's loaded images, networks) is removed when
- * it goes down and again when the next one comes up (after a crash), so every lab starts bare:
- * only the node image stays.
+ * it goes down, and again when a lab comes up anew (a store left by a killed `lab down`), so
+ * every new lab starts bare: only the node image stays. A `lab up` on a running lab purges nothing.
  */
 
 export interface PurgeCount {

@@ -148,7 +148,9 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   // The stand-in for Harbor's offline installer (DESIGN §6), where the site config names it.
   await steps.run("harbor-bundle", () => ensureHarborBundle(paths, LAB_HARBOR_VERSION));
   await steps.run("docker", () => ensureDockerDaemons(store, paths, topology, env));
-  await steps.run("image-import", () => ensureImageImported(paths, topology));
+  // Only a lab that comes up anew starts from bare stores: a `lab up` on a running lab repairs it
+  // (an agent or Redis started again) and must leave its containers alone.
+  await steps.run("image-import", () => ensureImageImported(paths, topology, { purge: !running }));
   await steps.run("sshd", () => ensureSshDaemons(store, paths, topology, env));
   await steps.run("redis", () => ensureRedis(store, paths, topology, env));
   if (options.agents ?? true) {
