@@ -140,8 +140,15 @@ export function isStreaming(facts: PostgresFacts, senderHost?: string): boolean 
 export async function verifyWrite(client: pg.Client, writer: string): Promise<void> {
   try {
     await client.query("set synchronous_commit = local");
-    await client.query(`create schema if not exists harbor_ha;
+    const makeCanary = () =>
+      client.query(`create schema if not exists harbor_ha;
       create table if not exists harbor_ha.canary (writer text primary key, written_at timestamptz not null)`);
+    // "if not exists" is not safe against a concurrent maker (the controller's write through the
+    // VIP on a just-promoted primary): the loser gets unique_violation, and the second try sees it.
+    await makeCanary().catch((error: { code?: string }) => {
+      if (error.code !== "23505") throw error;
+      return makeCanary();
+    });
     await client.query(
       `insert into harbor_ha.canary values ($1, now())
          on conflict (writer) do update set written_at = excluded.written_at`,
