@@ -36,6 +36,8 @@ export class PrimaryLeaseKeeper {
   private renewedAt: number | undefined;
   private busy = false;
   private fenced = false;
+  /** Since when renewals fail while a standby streams: logged once per outage, not per round. */
+  private holdingSince: number | undefined;
 
   constructor(private readonly options: PrimaryLeaseKeeperOptions) {}
 
@@ -62,6 +64,7 @@ export class PrimaryLeaseKeeper {
     const now = performance.now();
     if (!isPrimary) {
       this.renewedAt = undefined;
+      this.holdingSince = undefined;
       return;
     }
     this.fenced = false;
@@ -76,6 +79,13 @@ export class PrimaryLeaseKeeper {
         leaseMs,
       );
       this.renewedAt = performance.now();
+      if (this.holdingSince !== undefined) {
+        logger.info(
+          { event: "primary.lease.renewed", unrenewedMs: Math.round(this.renewedAt - this.holdingSince) },
+          "the primary lease renews in Redis again",
+        );
+        this.holdingSince = undefined;
+      }
       return;
     } catch {
       // Counted below: a failed renewal matters only once it has lasted.
@@ -83,7 +93,8 @@ export class PrimaryLeaseKeeper {
     const sinceRenewedMs = now - this.renewedAt;
     const standbys = postgres ? streamingStandbys(postgres) : [];
     const verdict = selfFenceVerdict({ isPrimary, sinceRenewedMs, leaseMs, streamingStandbys: standbys });
-    if (verdict === "hold") {
+    if (verdict === "hold" && this.holdingSince === undefined) {
+      this.holdingSince = this.renewedAt;
       logger.warn(
         { event: "primary.lease.unrenewed", sinceRenewedMs: Math.round(sinceRenewedMs), standbys },
         `cannot renew the primary lease in Redis, but ${standbys.join(", ")} streams from this primary, so it will not be promoted beside it: this primary keeps serving`,

@@ -15,6 +15,7 @@ import {
 import { labQuery } from "../../test/support/lab-postgres.ts";
 import { runCli } from "../../test/support/processes.ts";
 import { lostWrites } from "../lost-writes.ts";
+import type { Ack } from "../recovery.ts";
 import { WRITER_TABLE, Writer } from "../writer.ts";
 import { type ChaosFault, chaosSchedule, seededRandom } from "./schedule.ts";
 import { type SplitBrainMoment, SplitBrainWatch } from "./split-brain.ts";
@@ -51,6 +52,8 @@ export interface ChaosReport {
   readonly splitBrain: readonly SplitBrainMoment[];
   readonly writesAcknowledged: number;
   readonly writesLost: number;
+  /** The first lost writes: which server acknowledged each, when, and during which fault. */
+  readonly lostDetail: readonly string[];
   readonly samples: number;
 }
 
@@ -182,13 +185,13 @@ async function settleAfterFault(site: FailoverSite, limitMs: number): Promise<No
   );
 }
 
-/** How many acknowledged ids the final primary does not have (bench/lost-writes.ts). */
-async function countLostWrites(
+/** The acknowledged ids the final primary does not have (bench/lost-writes.ts). */
+async function findLostWrites(
   primary: NodeName,
   password: string,
   acked: readonly number[],
-): Promise<number> {
-  if (acked.length === 0) return 0;
+): Promise<number[]> {
+  if (acked.length === 0) return [];
   const rows = await labQuery<{ id: string }>(
     ADDRESS[primary],
     `select id from ${WRITER_TABLE} where id = any($1::bigint[])`,
@@ -201,7 +204,29 @@ async function countLostWrites(
   return lostWrites(
     acked,
     rows.map((row) => Number(row.id)),
-  ).length;
+  );
+}
+
+/** Up to ten lost writes, each with the server that acknowledged it and the fault then running. */
+function describeLost(
+  lost: readonly number[],
+  acks: readonly Ack[],
+  windows: readonly FaultWindow[],
+): string[] {
+  const byId = new Map(acks.map((ack) => [ack.id, ack]));
+  return lost.slice(0, 10).map((id) => {
+    const ack = byId.get(id);
+    if (!ack) return `id ${id}`;
+    const during = windows.find((w) => ack.at >= w.from && ack.at <= w.to);
+    return `id ${id} acknowledged by ${ack.server} at ${new Date(ack.at).toISOString()}${during ? ` during fault ${during.index} (${during.fault})` : " between faults"}`;
+  });
+}
+
+interface FaultWindow {
+  readonly index: number;
+  readonly fault: ChaosFault;
+  readonly from: number;
+  readonly to: number;
 }
 
 /**
@@ -218,6 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let writer: Writer | undefined;
   let watch: SplitBrainWatch | undefined;
   const outcomes: FaultOutcome[] = [];
+  const windows: FaultWindow[] = [];
   try {
     options.log(`chaos: seed ${options.seed}, ${schedule.length} faults; bringing the lab up`);
     await site.start();
@@ -237,6 +263,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await site.settled(primaryBefore);
       const mark = site.alertMark();
       const started = performance.now();
+      const from = Date.now();
       let error: string | undefined;
       let injected: Injected = nothingToHeal;
       try {
@@ -260,6 +287,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ...(error ? { error } : {}),
       };
       outcomes.push(outcome);
+      windows.push({ index: index + 1, fault, from, to: Date.now() });
       options.log(
         `chaos: ${outcome.index}/${schedule.length} ${fault} on ${primaryBefore}: ${outcome.resolved ? "settled" : `NOT settled (${error})`} in ${(outcome.settledMs / 1000).toFixed(1)} s, primary now ${outcome.primaryAfter ?? "none"}`,
       );
@@ -268,12 +296,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await watch.stop();
     const acked = writer.ackedAfter(0);
     const finalPrimary = await waitForPrimary(site, 60_000);
+    const lost = await findLostWrites(finalPrimary, password, acked);
     return {
       seed: options.seed,
       outcomes,
       splitBrain: watch.moments(site.site.keepalived.advertInt * 1000),
       writesAcknowledged: acked.length,
-      writesLost: await countLostWrites(finalPrimary, password, acked),
+      writesLost: lost.length,
+      lostDetail: describeLost(lost, writer.acksSince(0), windows),
       samples: watch.sampleCount,
     };
   } finally {
@@ -306,7 +336,7 @@ export function chaosTable(report: ChaosReport): string {
     `faults injected: ${report.outcomes.length}`,
     `settled again without a person: ${resolved} (incidents opened: ${incidents}, approvals asked: ${approvals})`,
     `split-brain moments: ${report.splitBrain.length}${report.splitBrain.map((m) => `\n  ${m.kind} (${m.nodes.join(", ")}) at ${new Date(m.at).toISOString()} for ${m.durationMs} ms`).join("")}`,
-    `acknowledged writes (synchronous replication): ${report.writesAcknowledged}, lost: ${report.writesLost}`,
+    `acknowledged writes (synchronous replication): ${report.writesAcknowledged}, lost: ${report.writesLost}${report.lostDetail.map((line) => `\n  ${line}`).join("")}`,
     `site samples taken: ${report.samples}`,
   ].join("\n");
 }
