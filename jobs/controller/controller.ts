@@ -18,7 +18,7 @@ import { followedBy, type Incident, type IncidentReporter, milestone, withTimeli
 import { LeaseHolder } from "./lease-holder.ts";
 import { EVALUATION_BUDGET_MS, LoopWatchdog, stepBudgetMs } from "./loop-watchdog.ts";
 import type { Decision } from "./remediation.ts";
-import { type ClusterSnapshot, readingOf } from "./snapshot.ts";
+import { type ClusterSnapshot, readingOf, streamsFromUpstream } from "./snapshot.ts";
 import type { SnapshotStore } from "./snapshot-store.ts";
 
 export interface ControllerOptions {
@@ -58,6 +58,12 @@ export class Controller {
   private unsubscribe: (() => void) | undefined;
   private readonly dockerEvents = new Set<string>();
   private lastFailure: { scenario: string; at: number } | undefined;
+  /**
+   * A promote refused because its standby still streamed from the old primary: that primary is
+   * alive. The failover is held (said once, not retried every minute) while the stream lives,
+   * and tried again the moment it ends.
+   */
+  private heldPromote: { scenario: string; standby: string } | undefined;
   private asked: string | undefined;
   private lastFindings = "";
   private lastDecision = "";
@@ -225,6 +231,11 @@ export class Controller {
       }
       if (memory !== this.memory) await this.remember(memory);
       return;
+    }
+    if (this.heldPromote?.scenario === decision.scenario) {
+      if (streamsFromUpstream(snapshot, this.heldPromote.standby)) return;
+      this.heldPromote = undefined;
+      this.lastFailure = undefined;
     }
     if (
       this.lastFailure?.scenario === decision.scenario &&
@@ -434,13 +445,23 @@ export class Controller {
       if (!report.ok) {
         incident = { ...incident, state: "failed" };
         const alive = context.presumedFenced;
-        if (action.kind === "promote" && report.reason === "upstream-alive" && alive) {
+        const upstreamAlive = action.kind === "promote" && report.reason === "upstream-alive";
+        if (upstreamAlive && alive) {
           // Presumed fenced, it was not: its standby still streams from it. It serves on, and
           // its own failure later must fail over like any primary's.
           memory = { ...memory, fenced: memory.fenced.filter((node) => node !== alive) };
         }
         await this.remember({ ...memory, incident });
         this.tell(reporter.update(incident));
+        if (upstreamAlive) {
+          this.heldPromote = { scenario: decision.scenario, standby: action.node };
+          this.tell(
+            reporter.note(
+              incident,
+              `:pause_button: Failover held: ${action.node} still receives WAL from its primary, so that primary is alive and serving, only cut off from the control host. Restore its link to the control host (Redis, SSH); the failover is tried again the moment ${action.node}'s stream ends, not before.`,
+            ),
+          );
+        }
         this.lastFailure = { scenario: decision.scenario, at: Date.now() };
         return false;
       }
@@ -561,6 +582,7 @@ export class Controller {
     this.asked = undefined;
     // A fault after the site was sound again is a new one, not a retry of the plan that failed.
     this.lastFailure = undefined;
+    this.heldPromote = undefined;
     return { ...memory, incident: null };
   }
 }

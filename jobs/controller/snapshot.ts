@@ -110,6 +110,13 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
 }
 
 /** The facts of a reading that succeeded, or undefined. */
+/** A fresh observation says this node's WAL receiver streams from a primary right now. */
+export function streamsFromUpstream(snapshot: ClusterSnapshot, node: string): boolean {
+  const view = snapshot.nodes.find((candidate) => candidate.node === node);
+  if (!view || view.stale) return false;
+  return readingOf(view.observation?.postgres)?.walReceiver?.status === "streaming";
+}
+
 export function readingOf<T>(reading: ProbeReading<T> | undefined): (T & { durationMs: number }) | undefined {
   return reading?.ok ? (reading as T & { durationMs: number }) : undefined;
 }

@@ -100,7 +100,7 @@ export function postgresSettings(
     ["max_wal_senders", "10"],
     ["max_replication_slots", "10"],
     ["wal_keep_size", "1GB"],
-    ["synchronous_standby_names", site.postgres.synchronous ? "ANY 1 (*)" : ""],
+    ["synchronous_standby_names", synchronousStandbyNames(site, node)],
     // The replication link is what tells a live primary (jobs/primary-lease.ts): the standby
     // replies every second, and gives up on a silent primary only after that primary has seen
     // the same silence and stopped itself.
@@ -112,6 +112,18 @@ export function postgresSettings(
   ];
   if (standby) settings.push(["primary_conninfo", primaryConninfo(site, node.name, standby)]);
   return settings;
+}
+
+/**
+ * Any one of the other nodes, each by the application_name its primary_conninfo gives it, must
+ * confirm a commit. Never "*": pg_basebackup's WAL stream (a re-clone) and pg_receivewal report
+ * flush positions too, and a commit confirmed only by a copy that is then thrown away is a lost
+ * acknowledged write.
+ */
+export function synchronousStandbyNames(site: SiteConfig, node: Pick<NodeConfig, "name">): string {
+  if (!site.postgres.synchronous) return "";
+  const others = site.nodes.filter((other) => other.name !== node.name).map((other) => `"${other.name}"`);
+  return others.length > 0 ? `ANY 1 (${others.join(", ")})` : "";
 }
 
 /** Settings of ours that only a restart applies (context "postmaster"); the rest take a reload. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildSnapshot } from "../../jobs/controller/snapshot.ts";
+import { buildSnapshot, streamsFromUpstream } from "../../jobs/controller/snapshot.ts";
 import {
   FIXTURE_NOW,
   healthyObservation,
@@ -101,6 +101,9 @@ describe("the cluster snapshot", () => {
     const snapshot = buildSnapshot(snapshotInput(observations));
     assert.equal(snapshot.overall, "degraded");
     assert.deepEqual(codes(observations), ["standby-not-streaming", "standby-lagging"]);
+    assert.equal(streamsFromUpstream(buildSnapshot(snapshotInput(healthyPair())), "node02"), true);
+    assert.equal(streamsFromUpstream(snapshot, "node02"), false, "waiting is not streaming");
+    assert.equal(streamsFromUpstream(snapshot, "node01"), false, "a primary streams from no one");
   });
 
   test("keepalived not running and Harbor unhealthy are named per node with the failing components", () => {

@@ -68,7 +68,7 @@ describe("postgresql.conf", () => {
     assert.equal(parseConfSettings(renderPostgresqlConf(s, node(s, 0))).get("listen_addresses"), "'0.0.0.0'");
   });
 
-  test("is asynchronous unless postgres.synchronous, then any one standby must confirm", () => {
+  test("is asynchronous unless postgres.synchronous, then any one other node, by name, must confirm", () => {
     const s = site();
     assert.equal(
       parseConfSettings(renderPostgresqlConf(s, node(s, 0))).get("synchronous_standby_names"),
@@ -77,7 +77,12 @@ describe("postgresql.conf", () => {
     const sync = synchronousSite();
     assert.equal(
       parseConfSettings(renderPostgresqlConf(sync, node(sync, 0))).get("synchronous_standby_names"),
-      "'ANY 1 (*)'",
+      `'ANY 1 ("node02")'`,
+    );
+    assert.equal(
+      parseConfSettings(renderPostgresqlConf(sync, node(sync, 1))).get("synchronous_standby_names"),
+      `'ANY 1 ("node01")'`,
+      "never *: a pg_basebackup stream would count as a standby",
     );
   });
 
