@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { REDIS_PROCESS_KEY, readState } from "../../lab/state.ts";
+import { LAB_HOST_ADDRESS } from "../../lab/topology.ts";
 import {
   ADDRESS,
   type FailoverSite,
@@ -97,6 +98,31 @@ async function inject(
             setTimeout(resolve, Math.max(0, LINK_CUT_MS - (Date.now() - cutAt))),
           );
           await link("up");
+        },
+      };
+    }
+    case "control-cut": {
+      // The asymmetric partition (issue 15): the primary keeps serving, its standby still streams
+      // from it, and the standby must not be promoted beside it.
+      const route = (verb: "add" | "del") =>
+        execFileAsync("ip", [
+          "netns",
+          "exec",
+          primary,
+          "ip",
+          "route",
+          verb,
+          "blackhole",
+          `${LAB_HOST_ADDRESS}/32`,
+        ]);
+      await route("add");
+      const cutAt = Date.now();
+      return {
+        heal: async () => {
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, LINK_CUT_MS - (Date.now() - cutAt))),
+          );
+          await route("del").catch(() => {});
         },
       };
     }

@@ -9,6 +9,7 @@ export const CHAOS_FAULTS = [
   "keepalived-stop",
   "standby-kill",
   "link-cut",
+  "control-cut",
   "postmaster-sigstop",
   "agent-kill",
   "bot-kill",
@@ -23,6 +24,8 @@ export const CHAOS_FAULT_TITLES: Record<ChaosFault, string> = {
   "keepalived-stop": "docker stop of keepalived on the VIP holder",
   "standby-kill": "docker kill of the standby's PostgreSQL",
   "link-cut": "the primary's node cut off the network, healed 15 s later",
+  "control-cut":
+    "the primary's node cut off from the control host only (Redis, SSH), the nodes still in touch, healed 15 s later",
   "postmaster-sigstop": "SIGSTOP to the primary's postmaster",
   "agent-kill": "SIGKILL to a node's agent (the lab starts it again)",
   "bot-kill": "SIGKILL to the active bot (a standby bot takes over; a new standby starts)",
