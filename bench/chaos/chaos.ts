@@ -1,9 +1,6 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { REDIS_PROCESS_KEY, readState } from "../../lab/state.ts";
-import { LAB_HOST_ADDRESS } from "../../lab/topology.ts";
 import {
   ADDRESS,
   type FailoverSite,
@@ -14,14 +11,13 @@ import {
   VIP,
 } from "../../test/support/failover-site.ts";
 import { labQuery } from "../../test/support/lab-postgres.ts";
+import { cutFromControlHost, cutNodeLink, type Heal } from "../../test/support/partitions.ts";
 import { runCli } from "../../test/support/processes.ts";
 import { lostWrites } from "../lost-writes.ts";
 import type { Ack } from "../recovery.ts";
 import { WRITER_TABLE, Writer } from "../writer.ts";
 import { type ChaosFault, chaosSchedule, seededRandom } from "./schedule.ts";
 import { type SplitBrainMoment, SplitBrainWatch } from "./split-brain.ts";
-
-const execFileAsync = promisify(execFile);
 
 /** How long a cut node stays off the network: past the primary lease, so the far side fails over. */
 const LINK_CUT_MS = 15_000;
@@ -87,45 +83,12 @@ async function inject(
         .getContainer(postgresContainerName(other(primary)))
         .kill();
       return nothingToHeal;
-    case "link-cut": {
-      const link = (state: "up" | "down") =>
-        execFileAsync("ip", ["netns", "exec", primary, "ip", "link", "set", site.site.vip.interface, state]);
-      await link("down");
-      const cutAt = Date.now();
-      return {
-        heal: async () => {
-          await new Promise((resolve) =>
-            setTimeout(resolve, Math.max(0, LINK_CUT_MS - (Date.now() - cutAt))),
-          );
-          await link("up");
-        },
-      };
-    }
-    case "control-cut": {
+    case "link-cut":
+      return healedAfter(LINK_CUT_MS, await cutNodeLink(primary, site.site.vip.interface));
+    case "control-cut":
       // The asymmetric partition (issue 15): the primary keeps serving, its standby still streams
       // from it, and the standby must not be promoted beside it.
-      const route = (verb: "add" | "del") =>
-        execFileAsync("ip", [
-          "netns",
-          "exec",
-          primary,
-          "ip",
-          "route",
-          verb,
-          "blackhole",
-          `${LAB_HOST_ADDRESS}/32`,
-        ]);
-      await route("add");
-      const cutAt = Date.now();
-      return {
-        heal: async () => {
-          await new Promise((resolve) =>
-            setTimeout(resolve, Math.max(0, LINK_CUT_MS - (Date.now() - cutAt))),
-          );
-          await route("del").catch(() => {});
-        },
-      };
-    }
+      return healedAfter(LINK_CUT_MS, await cutFromControlHost(primary));
     case "postmaster-sigstop": {
       const pid = (await docker(primary).getContainer(postgresContainerName(primary)).inspect()).State.Pid;
       process.kill(pid, "SIGSTOP");
@@ -177,6 +140,17 @@ async function inject(
       };
     }
   }
+}
+
+/** A cut that lasts `ms` from now, however soon its heal is called. */
+function healedAfter(ms: number, undo: Heal): Injected {
+  const cutAt = Date.now();
+  return {
+    heal: async () => {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - (Date.now() - cutAt))));
+      await undo();
+    },
+  };
 }
 
 /** `lab up` starts what died (an agent, Redis) and leaves the rest as it is. */

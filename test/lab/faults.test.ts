@@ -15,8 +15,8 @@ import { promisify } from "node:util";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { REDIS_PROCESS_KEY, readState } from "../../lab/state.ts";
-import { LAB_HOST_ADDRESS } from "../../lab/topology.ts";
 import { ADDRESS, failoverSite, NODES, type NodeName, VIP } from "../support/failover-site.ts";
+import { cutFromControlHost, cutNodeLink } from "../support/partitions.ts";
 import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
 
@@ -158,18 +158,7 @@ const alertAfter = (mark: number, pattern: RegExp) =>
 test("the primary's node cut off from the control host only: it keeps serving, the standby refuses to be promoted, no second primary", async (t) => {
   await settled("node01");
   const mark = site.alertMark();
-  const route = (verb: "add" | "del") =>
-    execFileAsync("ip", [
-      "netns",
-      "exec",
-      "node01",
-      "ip",
-      "route",
-      verb,
-      "blackhole",
-      `${LAB_HOST_ADDRESS}/32`,
-    ]);
-  await route("add");
+  const heal = await cutFromControlHost("node01");
   const looks: string[] = [];
   let refusal: string | undefined;
   try {
@@ -197,7 +186,7 @@ test("the primary's node cut off from the control host only: it keeps serving, t
     // A client that is not the control host (node02's namespace) still writes through the VIP.
     assert.equal(await writableSeenFrom("node02", VIP), true, "writable through the VIP on node01");
   } finally {
-    await route("del");
+    await heal();
   }
   await settled("node01");
   assert.equal((await writableThroughVip(10_000)).server, "node01");
@@ -208,9 +197,7 @@ test("the primary's node cut off from the control host only: it keeps serving, t
 test("the primary's node cut off the network: it fences itself, node02 is promoted when its lease runs out, and it rejoins after the heal", async (t) => {
   await settled("node01");
   const mark = site.alertMark();
-  const link = (state: "up" | "down") =>
-    execFileAsync("ip", ["netns", "exec", "node01", "ip", "link", "set", site.site.vip.interface, state]);
-  await link("down");
+  const heal = await cutNodeLink("node01", site.site.vip.interface);
   const cutAt = performance.now();
   try {
     const write = await writableThroughVip(90_000);
@@ -221,7 +208,7 @@ test("the primary's node cut off the network: it fences itself, node02 is promot
     // node01's agent stopped its own primary: nobody on the far side took writes.
     assert.equal(await running("node01", postgresContainerName("node01")), false);
   } finally {
-    await link("up");
+    await heal();
   }
   await settled("node02");
   const thread = await resolvedThread(/S1\/S3/, [/primary lease has run out/, /promote node02/], mark);
