@@ -109,7 +109,6 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
   };
 }
 
-/** The facts of a reading that succeeded, or undefined. */
 /** A fresh observation says this node's WAL receiver streams from a primary right now. */
 export function streamsFromUpstream(snapshot: ClusterSnapshot, node: string): boolean {
   const view = snapshot.nodes.find((candidate) => candidate.node === node);
@@ -117,6 +116,7 @@ export function streamsFromUpstream(snapshot: ClusterSnapshot, node: string): bo
   return readingOf(view.observation?.postgres)?.walReceiver?.status === "streaming";
 }
 
+/** The facts of a reading that succeeded, or undefined. */
 export function readingOf<T>(reading: ProbeReading<T> | undefined): (T & { durationMs: number }) | undefined {
   return reading?.ok ? (reading as T & { durationMs: number }) : undefined;
 }

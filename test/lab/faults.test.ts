@@ -179,7 +179,7 @@ test("the primary's node cut off from the control host only: it keeps serving, t
     t.diagnostic(`${looks.length} looks, primaries seen: ${[...new Set(looks)].join(", ")}`);
     t.diagnostic(refusal);
     assert.match(refusal, /node02 still receives WAL from 10\.77\.0\.11/);
-    // Said once, with what a person must do; not retried while node02's stream lives.
+    // The refusal is followed by the hold, with what a person must do.
     t.diagnostic(await alertAfter(mark, /Failover held: node02 still receives WAL/));
     assert.equal(await writableSeenFrom("node01"), true, "node01 still takes writes");
     assert.equal(await writableSeenFrom("node02"), false, "node02 is still a standby");
