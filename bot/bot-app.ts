@@ -19,11 +19,13 @@ import {
   startMetricsServer,
 } from "../support/metrics-server.ts";
 import { createDurableRedis } from "../support/redis.ts";
+import { AccessControl } from "./access/access-control.ts";
+import { accessRulesOf, groupsNamed } from "./access/roles.ts";
+import { UserGroupDirectory } from "./access/user-groups.ts";
 import { registerApprovalClicks } from "./actions/approval-click.ts";
 import { IncidentThreads } from "./alerts/incident-threads.ts";
 import { startSecurityAlerts } from "./alerts/security-alerts.ts";
 import { ApprovalStore } from "./approvals/approval-store.ts";
-import { ApproverDirectory } from "./approvals/approvers.ts";
 import { boltLogger } from "./bolt-logger.ts";
 import { BotMetrics } from "./bot-metrics.ts";
 import { registerHarborCommand } from "./commands/harbor-command.ts";
@@ -194,7 +196,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     );
   }
   const dedupe = new RequestDedupe(redis, site.site);
-  const approvals = new ApprovalStore(redis, site.site, options.siteKey);
+  const approvals = new ApprovalStore(redis, site.site, options.siteKey, site.slack.twoPersonRule ? 2 : 1);
+  const accessRules = accessRulesOf(site.slack);
+  const access = new AccessControl(
+    accessRules,
+    new UserGroupDirectory(app.client, groupsNamed(accessRules), logger.child({ component: "access" })),
+  );
   const deployLock = siteDeployLock(redis, site.site);
   const controllerQueue = await openControllerQueue(
     site,
@@ -228,7 +235,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       site,
       sender,
       logger.child({ component: "alerts" }),
-      (incident, decision) => (remediation ? remediation.ask(incident, decision) : Promise.resolve()),
+      (incident, decision, requester) =>
+        remediation ? remediation.ask(incident, decision, requester) : Promise.resolve(),
     ),
     pgPassword: options.pgPassword,
     logger: logger.child({ component: "controller" }),
@@ -247,6 +255,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     sender,
     audit,
     dedupe,
+    access,
     metrics,
     deploy,
     deployLock,
@@ -256,11 +265,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerApprovalClicks(app, {
     site,
     approvals,
-    approvers: new ApproverDirectory(
-      app.client,
-      site.slack.approvers,
-      logger.child({ component: "approvers" }),
-    ),
+    access,
     kinds: { deploy, remediation },
     sender,
     audit,

@@ -31,7 +31,9 @@ export const MANUAL_JOB = "manual.run";
 
 /**
  * `switchover`, `failover` and `rejoin`, from Slack or the CLI: the plan from the snapshot as it
- * is now, shown (dry run), asked (failover, re-clone), or run by the controller.
+ * is now, shown (dry run), asked (failover, re-clone, switchover unless
+ * slack.approval.switchover is false), or run by the controller. The actor is the approval's
+ * requester: they cannot approve it themselves.
  */
 export async function runManualOperation(
   request: ManualRequest,
@@ -41,7 +43,9 @@ export async function runManualOperation(
   let plan: ManualPlan;
   switch (request.verb) {
     case "switchover":
-      plan = switchoverPlan(snapshot, request.node);
+      plan = switchoverPlan(snapshot, request.node, {
+        needsApproval: deps.site.slack.approval.switchover,
+      });
       break;
     case "failover": {
       const last = await deps.controller.lastPrimary();

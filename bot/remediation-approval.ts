@@ -3,7 +3,7 @@ import type { SiteConfig } from "../config/schema.ts";
 import type { AuditLog } from "../jobs/audit-log.ts";
 import type { Controller } from "../jobs/controller/controller.ts";
 import type { Incident } from "../jobs/controller/incident.ts";
-import { failoverPlan, rejoinPlan } from "../jobs/controller/manual-plans.ts";
+import { failoverPlan, rejoinPlan, switchoverPlan } from "../jobs/controller/manual-plans.ts";
 import { type Decision, describeAction } from "../jobs/controller/remediation.ts";
 import { JobRefusedError } from "../jobs/signing/job-check.ts";
 import type { ApprovalKind } from "./approvals/approval-kind.ts";
@@ -44,8 +44,11 @@ export class RemediationApproval implements ApprovalKind {
     },
   ) {}
 
-  /** The controller's question, as an approval request in the incident's thread. */
-  async ask(incident: Incident, decision: Decision): Promise<void> {
+  /**
+   * The controller's question, as an approval request in the incident's thread, in the name of
+   * who asked for it (an operator, or "controller" when it is automatic).
+   */
+  async ask(incident: Incident, decision: Decision, requester: string): Promise<void> {
     const channel = incident.thread?.channel ?? this.deps.site.slack.alertChannel;
     if (decision.actions.length === 0) {
       await this.deps.sender.post(channel, {
@@ -57,7 +60,7 @@ export class RemediationApproval implements ApprovalKind {
     const now = Date.now();
     const request = await this.deps.approvals.create({
       kind: "remediation",
-      requester: "controller",
+      requester,
       reason: `${decision.scenario}: ${decision.reason}`,
       risk: "Acting on a guess about a node the controller cannot see, or on a standby that is behind, can lose writes.",
       planText: planLines(decision),
@@ -73,7 +76,7 @@ export class RemediationApproval implements ApprovalKind {
     });
     await this.deps.approvals.setMessage(request.id, ts);
     await this.deps.audit.append({
-      actor: "controller",
+      actor: requester,
       action: `approval.requested remediation (request ${request.id})`,
       outcome: "pending",
       where: channel,
@@ -108,6 +111,13 @@ export class RemediationApproval implements ApprovalKind {
         this.deps.site.policy,
         target && "node" in target ? target.node : undefined,
       );
+      if (plan.ok) return plan.decision;
+    }
+    if (asked?.scenario === "switchover") {
+      const target = asked.actions.find((action) => action.kind === "promote");
+      const plan = switchoverPlan(snapshot, target && "node" in target ? target.node : undefined, {
+        needsApproval: true,
+      });
       if (plan.ok) return plan.decision;
     }
     if (asked?.scenario === "rejoin") {
@@ -174,6 +184,6 @@ export class RemediationApproval implements ApprovalKind {
       await this.askAgain(request, now);
       return;
     }
-    await this.deps.controller.runApproved(decision);
+    await this.deps.controller.runApproved(decision, { requester: request.requester });
   }
 }

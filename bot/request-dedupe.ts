@@ -1,4 +1,9 @@
 import type { Redis } from "ioredis";
+import { errorMessage, HarborHaError } from "../support/errors.ts";
+
+/** What the user is told when a request cannot be checked: nothing ran, so trying again is safe. */
+export const UNREACHABLE_REPLY =
+  ":x: The control plane is unreachable; nothing was run, try again in a moment.";
 
 /**
  * Remembers which Slack requests already ran, in Redis so that a restarted bot remembers too.
@@ -14,7 +19,12 @@ export class RequestDedupe {
     private readonly rememberSeconds = 3_600,
   ) {}
 
-  /** True the first time a key is seen. When Redis cannot answer, runs it (a lost command is worse). */
+  /**
+   * True the first time a key is seen. When Redis cannot answer it throws
+   * CONTROL_PLANE_UNREACHABLE: a request that cannot be remembered is refused, because running
+   * a failover or a switchover twice (Slack retries a slow answer) is worse than asking the user
+   * to type it again.
+   */
   async first(key: string): Promise<boolean> {
     try {
       const set = await this.redis.set(
@@ -25,8 +35,17 @@ export class RequestDedupe {
         "NX",
       );
       return set === "OK";
-    } catch {
-      return true;
+    } catch (cause) {
+      throw new HarborHaError(
+        "CONTROL_PLANE_UNREACHABLE",
+        `the control-plane Redis: ${errorMessage(cause)}`,
+        {
+          action: "remember a Slack request before running it",
+          hint: "check that the control-plane Redis runs and that the bot reaches it (controlPlane.redisUrl)",
+          context: { key },
+          cause,
+        },
+      );
     }
   }
 }

@@ -151,6 +151,44 @@ const metricsSchema = z.strictObject({
   bearerTokenEnv: envName.optional(),
 });
 
+const slackChannel = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, { message: "must be a Slack channel ID (C... or G...)" });
+const slackPrincipals = (role: string) =>
+  z.array(slackUser).min(1, { message: `name at least one ${role} (a user U.../W... or a user group S...)` });
+
+/**
+ * Who may do what in Slack (bot/access/roles.ts applies it). A workspace has many members who
+ * are not operators: changing verbs need an operator, in an allowed channel; approving needs an
+ * approver, and never the one who asked.
+ */
+const slackSchema = z.strictObject({
+  alertChannel: slackChannel,
+  /**
+   * Who may run status, history, lock and help: "everyone" (the default) or a list. These verbs
+   * change nothing and show what the alert channel already shows; hiding them from the people
+   * who are paged would slow an incident down, and protects no secret.
+   */
+  viewers: z
+    .union([z.literal("everyone"), slackPrincipals("viewer")], {
+      error: 'must be "everyone" or a list of Slack user IDs (U.../W...) and user group IDs (S...)',
+    })
+    .default("everyone"),
+  /**
+   * Who may run deploy, switchover, failover, rejoin, pause and resume. Absent: the approvers,
+   * so that a site upgraded without this field never lets more people change it than before.
+   */
+  operators: slackPrincipals("operator").optional(),
+  /** Slack user IDs (U.../W...) or user group IDs (S...) allowed to approve. */
+  approvers: slackPrincipals("approver"),
+  /** The channels where changing verbs may be run. Absent: the alert channel only. */
+  changeChannels: z.array(slackChannel).min(1, { message: "name at least one channel" }).optional(),
+  /** On: two approvers, neither of them the requester, must approve. Off: one, not the requester. */
+  twoPersonRule: z.boolean().default(true),
+  /** Which operations wait for an approval besides those that always do (failover, re-clone). */
+  approval: z.strictObject({ switchover: z.boolean().default(true) }).prefault({}),
+});
+
 export const siteSchema = z.strictObject({
   site: name,
   vip: z.strictObject({
@@ -166,13 +204,7 @@ export const siteSchema = z.strictObject({
   controlPlane: z.strictObject({
     redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, { message: "must be a redis:// or rediss:// URL" }),
   }),
-  slack: z.strictObject({
-    alertChannel: z
-      .string()
-      .regex(/^[CG][A-Z0-9]{2,}$/, { message: "must be a Slack channel ID (C... or G...)" }),
-    approvers: z.array(slackUser).min(1, { message: "name at least one approver" }),
-    twoPersonRule: z.boolean().default(false),
-  }),
+  slack: slackSchema,
   policy: policySchema.prefault({}),
   agent: agentSchema.prefault({}),
   metrics: metricsSchema.prefault({}),

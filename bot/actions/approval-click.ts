@@ -1,20 +1,20 @@
 import type { App, BlockButtonAction } from "@slack/bolt";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { AuditLog } from "../../jobs/audit-log.ts";
-import { errorMessage } from "../../support/errors.ts";
+import { errorMessage, isHarborHaError } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
+import type { AccessControl } from "../access/access-control.ts";
 import type { ApprovalKind } from "../approvals/approval-kind.ts";
-import { type ApprovalRequest, type Decision, judgeClick } from "../approvals/approval-rules.ts";
+import { type ApprovalRequest, type Decision, judgeClick, stillNeeded } from "../approvals/approval-rules.ts";
 import type { ApprovalStore } from "../approvals/approval-store.ts";
-import type { ApproverDirectory } from "../approvals/approvers.ts";
-import type { RequestDedupe } from "../request-dedupe.ts";
+import { type RequestDedupe, UNREACHABLE_REPLY } from "../request-dedupe.ts";
 import type { SlackSender } from "../slack-sender.ts";
 import { APPROVE_ACTION, approvalMessage, REJECT_ACTION } from "../views/approval-view.ts";
 
 export interface ApprovalClickDeps {
   readonly site: SiteConfig;
   readonly approvals: ApprovalStore;
-  readonly approvers: ApproverDirectory;
+  readonly access: AccessControl;
   readonly kinds: Readonly<Record<string, ApprovalKind>>;
   readonly sender: SlackSender;
   readonly audit: AuditLog;
@@ -38,14 +38,21 @@ export function registerApprovalClicks(app: App, deps: ApprovalClickDeps): void 
       await ack();
       const user = body.user.id;
       const log = deps.logger.child({ user, request: action.value, decision });
-      if (!(await deps.dedupe.first(`action:${action.action_ts}:${user}`))) {
-        log.info({ event: "approval.click.duplicate" }, "a click that was already handled");
-        return;
-      }
       const tell = (text: string) =>
         respond({ response_type: "ephemeral", replace_original: false, text }).catch((error: unknown) =>
           log.warn({ event: "respond.failed", err: errorMessage(error) }, "could not answer the click"),
         );
+      try {
+        if (!(await deps.dedupe.first(`action:${action.action_ts}:${user}`))) {
+          log.info({ event: "approval.click.duplicate" }, "a click that was already handled");
+          return;
+        }
+      } catch (error) {
+        if (!isHarborHaError(error) || error.code !== "CONTROL_PLANE_UNREACHABLE") throw error;
+        log.warn({ event: "approval.click.unreachable", err: error.message }, "click refused: Redis down");
+        await tell(UNREACHABLE_REPLY);
+        return;
+      }
       try {
         await handleClick(deps, user, decision, action.value ?? "", tell, log);
       } catch (error) {
@@ -89,8 +96,7 @@ async function handleClick(
     request,
     user,
     decision,
-    approvers: await deps.approvers.approvers(),
-    twoPersonRule: deps.site.slack.twoPersonRule,
+    isApprover: await deps.access.holds("approver", user),
     now: now(),
   });
   if (!verdict.ok) {
@@ -128,15 +134,31 @@ async function handleClick(
     await tell("The cluster changed since this plan was made: a new plan was posted for approval.");
     return;
   }
-  if (await decideAndShow(deps, request, "approved", user, now(), tell, audit)) {
-    await kind.start(request);
+  const counted = await deps.approvals.approve(id, user, now());
+  switch (counted.outcome) {
+    case "lost":
+      return void (await tellDecided(counted.current, tell));
+    case "already":
+      await tell("You already approved this request.");
+      return;
+    case "recorded": {
+      const waiting = { ...request, approvals: counted.approvals };
+      await audit("approve", `recorded: ${counted.approvals.length} of ${request.approvalsNeeded}`);
+      await showOutcome(deps, id);
+      await tell(`Your approval is recorded; the two-person rule waits for ${stillNeeded(waiting)}.`);
+      return;
+    }
+    case "approved":
+      await audit("approve", "approved");
+      await showOutcome(deps, id);
+      await kind.start(request);
   }
 }
 
 async function decideAndShow(
   deps: ApprovalClickDeps,
   request: ApprovalRequest,
-  status: "approved" | "rejected",
+  status: "rejected",
   user: string,
   at: number,
   tell: (text: string) => Promise<unknown>,
@@ -147,7 +169,7 @@ async function decideAndShow(
     await tellDecided(result.current, tell);
     return false;
   }
-  await audit(status === "approved" ? "approve" : "cancel", status);
+  await audit("cancel", status);
   await showOutcome(deps, request.id);
   return true;
 }

@@ -9,7 +9,7 @@ import type { SlackSender } from "../slack-sender.ts";
 import { incidentMessage, stepText } from "../views/incident-view.ts";
 
 /** How a decision that needs a person becomes an approval request (bot/remediation-approval.ts). */
-export type AskForApproval = (incident: Incident, decision: Decision) => Promise<void>;
+export type AskForApproval = (incident: Incident, decision: Decision, requester: string) => Promise<void>;
 
 /**
  * Incidents in the alert channel: one thread each, the top message edited as the state changes,
@@ -64,8 +64,8 @@ export class IncidentThreads implements IncidentReporter {
     await this.note(incident, stepText(report));
   }
 
-  async askApproval(incident: Incident, decision: Decision): Promise<void> {
-    await this.safely("ask", () => this.ask(incident, decision), undefined);
+  async askApproval(incident: Incident, decision: Decision, requester: string): Promise<void> {
+    await this.safely("ask", () => this.ask(incident, decision, requester), undefined);
   }
 
   private async safely<T>(what: string, post: () => Promise<T>, fallback: T): Promise<T> {

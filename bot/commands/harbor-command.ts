@@ -4,12 +4,13 @@ import type { AuditLog } from "../../jobs/audit-log.ts";
 import type { Controller } from "../../jobs/controller/controller.ts";
 import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
 import type { SiteLock } from "../../jobs/site-lock.ts";
-import { errorMessage } from "../../support/errors.ts";
+import { errorMessage, isHarborHaError } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
+import type { AccessControl } from "../access/access-control.ts";
 import type { BotMetrics } from "../bot-metrics.ts";
 import type { SlackDeploy } from "../deploy/slack-deploy.ts";
 import { runManualOperation } from "../manual-operations.ts";
-import type { RequestDedupe } from "../request-dedupe.ts";
+import { type RequestDedupe, UNREACHABLE_REPLY } from "../request-dedupe.ts";
 import type { SlackSender } from "../slack-sender.ts";
 import { helpText } from "../views/help-text.ts";
 import { historyView } from "../views/history-view.ts";
@@ -22,6 +23,7 @@ export interface CommandDeps {
   readonly sender: SlackSender;
   readonly audit: AuditLog;
   readonly dedupe: RequestDedupe;
+  readonly access: AccessControl;
   readonly metrics: BotMetrics;
   readonly deploy: SlackDeploy;
   readonly deployLock: SiteLock;
@@ -32,9 +34,11 @@ export interface CommandDeps {
 type Work = Exclude<Extract<ParsedCommand, { ok: true }>, { verb: "help" }>;
 
 /**
- * `/harbor ...`. The ack always comes first (Slack gives 3 s): a bad command or `help` is
- * answered in the ack itself, to the asker only; any other verb is acked empty and its work
- * follows, once per trigger_id however often Slack sends the request.
+ * `/harbor ...`. The ack always comes first (Slack gives 3 s): a bad command, a refused one
+ * (the user lacks the verb's role, or a changing verb outside slack.changeChannels) or `help`
+ * is answered in the ack itself, to the asker only; any other verb is acked empty and its work
+ * follows, once per trigger_id however often Slack sends the request. A request that cannot be
+ * remembered (Redis down) is refused: running it twice could be worse than not running it.
  */
 export function registerHarborCommand(app: App, deps: CommandDeps): void {
   app.command("/harbor", async ({ command, ack, respond, context }) => {
@@ -45,24 +49,39 @@ export function registerHarborCommand(app: App, deps: CommandDeps): void {
       channel: command.channel_id,
       trigger: command.trigger_id,
     });
-    if (!parsed.ok || parsed.verb === "help") {
-      await ack({
-        response_type: "ephemeral",
-        text: parsed.ok ? helpText(deps.site.site, parsed.topic) : parsed.reply,
-      });
+    const answer = async (text: string, verb: string, outcome: string, detail?: string) => {
+      await ack({ response_type: "ephemeral", text });
       deps.metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
-      const outcome = parsed.ok ? "ok" : "refused";
-      deps.metrics.commands.inc({ verb: parsed.ok ? "help" : "invalid", outcome });
-      log.info(
-        { event: "command", verb: parsed.ok ? "help" : "invalid", outcome },
-        `/harbor ${command.text}`,
-      );
-      await record(deps, command, outcome, parsed.ok ? undefined : firstLine(parsed.reply));
-      return;
+      deps.metrics.commands.inc({ verb, outcome });
+      log.info({ event: "command", verb, outcome, ...(detail ? { detail } : {}) }, `/harbor ${command.text}`);
+      await record(deps, command, outcome, detail);
+    };
+    if (!parsed.ok) return answer(parsed.reply, "invalid", "refused", firstLine(parsed.reply));
+    const access = await deps.access.authorize(parsed.verb, command.user_id, command.channel_id);
+    if (!access.ok) {
+      const detail =
+        access.reason === "role"
+          ? `needs the ${access.needs} role`
+          : `not in slack.changeChannels (${deps.access.rules.changeChannels.join(", ")})`;
+      return answer(access.message, parsed.verb, "refused", detail);
     }
+    if (parsed.verb === "help") return answer(helpText(deps.site.site, parsed.topic), "help", "ok");
     await ack();
     deps.metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
-    if (!(await deps.dedupe.first(`command:${command.trigger_id}`))) {
+    let first: boolean;
+    try {
+      first = await deps.dedupe.first(`command:${command.trigger_id}`);
+    } catch (error) {
+      if (!isHarborHaError(error) || error.code !== "CONTROL_PLANE_UNREACHABLE") throw error;
+      deps.metrics.commands.inc({ verb: parsed.verb, outcome: "refused" });
+      log.warn({ event: "command.unreachable", verb: parsed.verb, err: error.message }, UNREACHABLE_REPLY);
+      await respond({ response_type: "ephemeral", text: UNREACHABLE_REPLY }).catch((respondError: unknown) =>
+        log.warn({ event: "respond.failed", err: errorMessage(respondError) }, "could not tell the user"),
+      );
+      await record(deps, command, "refused", "the control plane is unreachable");
+      return;
+    }
+    if (!first) {
       deps.metrics.duplicates.inc();
       log.info(
         { event: "command.duplicate", retryNum: context.retryNum, retryReason: context.retryReason },

@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from "../approvals/approval-rules.ts";
+import { type ApprovalRequest, stillNeeded } from "../approvals/approval-rules.ts";
 import { type Block, clip, context, header, LIMITS, section } from "./block-kit.ts";
 
 export const APPROVE_ACTION = "approval.approve";
@@ -15,6 +15,14 @@ const OUTCOME: Readonly<Record<ApprovalRequest["status"], string>> = {
   superseded: ":arrows_counterclockwise: Superseded: the cluster changed, a new plan was posted",
 };
 
+/** Who asked, as Slack shows it: a user is mentioned; the CLI or the controller is named. */
+export function requesterText(requester: string): string {
+  if (/^[UW][A-Z0-9]+$/.test(requester)) return `<@${requester}>`;
+  return requester === "controller" ? "the controller (automatic)" : `\`${requester}\``;
+}
+
+const mentions = (users: readonly string[]) => users.map((user) => `<@${user}>`).join(" and ");
+
 /**
  * An approval request as a message: what will be done (the plan), who asked and why, the risk,
  * and Approve / Cancel while it is pending; once decided, the outcome (who, when) replaces the
@@ -27,7 +35,9 @@ export function approvalMessage(
   const title = `${request.kind}: approval ${request.status === "pending" ? "needed" : request.status}`;
   const blocks: Block[] = [
     header(title),
-    section(`*Requested by* <@${request.requester}> · ${request.reason}\n*Risk:* ${request.risk}`),
+    section(
+      `*Requested by* ${requesterText(request.requester)} · ${request.reason}\n*Risk:* ${request.risk}`,
+    ),
     section(`\`\`\`${clip(request.planText, LIMITS.sectionText - 10)}\`\`\``),
   ];
   if (request.status === "pending") {
@@ -51,17 +61,32 @@ export function approvalMessage(
         },
       ],
     });
+    if (request.approvals.length > 0) {
+      blocks.push(
+        section(`Approved so far by ${mentions(request.approvals)}; waiting for ${stillNeeded(request)}.`),
+      );
+    }
+    const rule =
+      request.approvalsNeeded > 1
+        ? `needs ${request.approvalsNeeded} approvers other than the requester`
+        : "needs an approver other than the requester";
     blocks.push(
       context(
-        `request ${request.id} · expires ${slackTime(request.expiresAt)} · plan ${request.planHash.slice(0, 12)}`,
+        `request ${request.id} · ${rule} · expires ${slackTime(request.expiresAt)} · plan ${request.planHash.slice(0, 12)}`,
       ),
     );
   } else {
-    const by = request.decidedBy ? ` by <@${request.decidedBy}>` : "";
+    const deciders = request.status === "approved" && request.approvals.length > 0 ? request.approvals : [];
+    const by =
+      deciders.length > 0
+        ? ` by ${mentions(deciders)}`
+        : request.decidedBy
+          ? ` by <@${request.decidedBy}>`
+          : "";
     const when = request.decidedAt ? ` at ${slackTime(request.decidedAt)}` : "";
     blocks.push(section(`${OUTCOME[request.status]}${by}${when}`));
     if (progress) blocks.push(section(progress));
     blocks.push(context(`request ${request.id} · plan ${request.planHash.slice(0, 12)}`));
   }
-  return { text: `${title} (requested by <@${request.requester}>)`, blocks };
+  return { text: `${title} (requested by ${requesterText(request.requester)})`, blocks };
 }

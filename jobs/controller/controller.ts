@@ -33,6 +33,9 @@ export interface ControllerOptions {
   readonly leaseTtlMs?: number;
 }
 
+/** The requester of what the controller asks on its own (an automatic remediation). */
+export const AUTOMATIC = "controller";
+
 /** A plan that ran is not run again, unchanged, sooner than this. */
 const SAME_PLAN_AGAIN_AFTER_MS = 10_000;
 
@@ -277,18 +280,19 @@ export class Controller {
         memory = { ...memory, incident };
         await this.remember(memory);
         await this.options.reporter.update(incident);
-        await this.options.reporter.askApproval(incident, decision);
+        await this.options.reporter.askApproval(incident, decision, AUTOMATIC);
       }
       return;
     }
     this.lastRunAt = now;
-    await this.execute(decision, token);
+    await this.execute(decision, { token });
   }
 
   /**
    * An operator's plan (switchover, failover, rejoin): it joins the open incident or opens one,
    * then runs now, or is asked when it needs approval. It waits for any evaluation in progress:
-   * one plan at a time.
+   * one plan at a time. `actor` (a Slack user ID or "cli:USER") is the approval's requester, so
+   * they cannot approve their own request.
    */
   async runManual(decision: Decision, actor: string): Promise<"ran" | "failed" | "asked"> {
     if (this.lease.current() === undefined)
@@ -310,10 +314,10 @@ export class Controller {
         await this.remember(memory);
       }
       if (decision.needsApproval) {
-        await this.options.reporter.askApproval(memory.incident as Incident, decision);
+        await this.options.reporter.askApproval(memory.incident as Incident, decision, actor);
         return "asked";
       }
-      return (await this.execute(decision)) ? "ran" : "failed";
+      return (await this.execute(decision, { requester: actor })) ? "ran" : "failed";
     } finally {
       ended();
       this.release();
@@ -346,22 +350,30 @@ export class Controller {
   /**
    * An approved plan: it waits for the turn of the loop in progress and holds the loop while it
    * runs, so that it never runs beside an automatic plan (issue 15: plans must not overlap).
+   * `requester` asked for it: a re-clone it leads to is asked in their name.
    */
-  async runApproved(decision: Decision): Promise<boolean> {
+  async runApproved(decision: Decision, options: { readonly requester?: string } = {}): Promise<boolean> {
     while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
     this.busy = true;
     const ended = this.watchdog.begin("an approved plan", EVALUATION_BUDGET_MS);
     try {
-      return await this.execute(decision);
+      return await this.execute(decision, options);
     } finally {
       ended();
       this.release();
     }
   }
 
-  /** Runs an approved or automatic plan under the current lease; the caller holds the loop. */
-  private async execute(decision: Decision, token = this.lease.current()): Promise<boolean> {
+  /**
+   * Runs an approved or automatic plan under the current lease; the caller holds the loop.
+   * `requester` asked for the plan (the controller itself by default).
+   */
+  private async execute(
+    decision: Decision,
+    options: { readonly token?: number; readonly requester?: string } = {},
+  ): Promise<boolean> {
     const { logger, reporter } = this.options;
+    const token = options.token ?? this.lease.current();
     if (token === undefined) throw new Error("this controller does not hold the lease: it may not act");
     let memory = await this.remembered();
     let incident: Incident = {
@@ -438,7 +450,7 @@ export class Controller {
         incident = { ...incident, state: "needs-approval" };
         await this.remember({ ...memory, incident });
         this.tell(reporter.update(incident));
-        await reporter.askApproval(incident, reclone);
+        await reporter.askApproval(incident, reclone, options.requester ?? AUTOMATIC);
         this.lastFailure = { scenario: decision.scenario, at: Date.now() };
         return false;
       }

@@ -37,8 +37,12 @@ export interface IncidentReporter {
   /** One line in the thread. */
   note(incident: Incident, text: string): Promise<void>;
   step(incident: Incident, report: ActionReport): Promise<void>;
-  /** Asks for a person's approval of the decision's plan (or, without actions, for a decision). */
-  askApproval(incident: Incident, decision: Decision): Promise<void>;
+  /**
+   * Asks for a person's approval of the decision's plan (or, without actions, for a decision).
+   * `requester` is who asked for it: an operator's Slack ID or "cli:USER", or "controller" for
+   * an automatic remediation; the requester can never approve it.
+   */
+  askApproval(incident: Incident, decision: Decision, requester: string): Promise<void>;
 }
 
 /** The timeline as lines: each entry with its time since detection. */

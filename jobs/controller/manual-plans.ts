@@ -42,9 +42,14 @@ function pickStandby(snapshot: ClusterSnapshot, primary: string, target?: string
 /**
  * A planned switchover with no lost write: the standby must be streaming; the primary stops
  * taking writes; the standby replays up to the primary's last LSN; only then is the old primary
- * fenced and the standby promoted; the old primary rejoins as a standby.
+ * fenced and the standby promoted; the old primary rejoins as a standby. It moves the primary,
+ * so a site asks for an approval first unless slack.approval.switchover is false.
  */
-export function switchoverPlan(snapshot: ClusterSnapshot, target?: string): ManualPlan {
+export function switchoverPlan(
+  snapshot: ClusterSnapshot,
+  target?: string,
+  options: { readonly needsApproval: boolean } = { needsApproval: true },
+): ManualPlan {
   const primary = onePrimary(snapshot);
   if (typeof primary === "string") return refuse(`no switchover: ${primary}`);
   const standby = pickStandby(snapshot, primary.node, target);
@@ -73,7 +78,7 @@ export function switchoverPlan(snapshot: ClusterSnapshot, target?: string): Manu
     decision: {
       scenario: "switchover",
       actions,
-      needsApproval: false,
+      needsApproval: options.needsApproval,
       nodes: [from, to],
       reason: `switchover from ${from} to ${to}: writes pause on ${from} until ${to} has every one of them`,
     },

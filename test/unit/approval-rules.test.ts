@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ApprovalRequest, type ClickContext, judgeClick } from "../../bot/approvals/approval-rules.ts";
+import {
+  type ApprovalRequest,
+  type ClickContext,
+  judgeClick,
+  stillNeeded,
+} from "../../bot/approvals/approval-rules.ts";
 
 const NOW = Date.parse("2026-11-30T10:00:00Z");
 
@@ -21,38 +26,65 @@ function pendingDeploy(changes: Partial<ApprovalRequest> = {}): ApprovalRequest 
     status: "pending",
     decidedBy: null,
     decidedAt: null,
+    approvals: [],
+    approvalsNeeded: 1,
     ...changes,
   };
 }
 
-const click = (changes: Partial<ClickContext> = {}): ClickContext => ({
-  request: pendingDeploy(),
-  user: "U0BOB",
-  decision: "approve",
-  approvers: new Set(["U0ALICE", "U0BOB"]),
-  twoPersonRule: false,
-  now: NOW,
-  ...changes,
-});
+const APPROVERS = new Set(["U0ALICE", "U0BOB", "U0CAROL"]);
+
+const click = (changes: Partial<ClickContext> = {}): ClickContext => {
+  const user = changes.user ?? "U0BOB";
+  return {
+    request: pendingDeploy(),
+    user,
+    decision: "approve",
+    isApprover: APPROVERS.has(user),
+    now: NOW,
+    ...changes,
+  };
+};
 
 describe("who may decide an approval request", () => {
   test("an approver other than the requester may approve a pending request", () => {
     assert.deepEqual(judgeClick(click()), { ok: true });
   });
 
-  test("without the two-person rule the requester, an approver, may approve their own request", () => {
-    assert.deepEqual(judgeClick(click({ user: "U0ALICE" })), { ok: true });
+  test("nobody approves their own request, even an approver, with one approval needed or two", () => {
+    for (const approvalsNeeded of [1, 2]) {
+      const request = pendingDeploy({ approvalsNeeded });
+      const verdict = judgeClick(click({ request, user: "U0ALICE" }));
+      assert.equal(!verdict.ok && verdict.reason, "own-request", `needing ${approvalsNeeded}`);
+      assert.match(!verdict.ok ? verdict.message : "", /You asked for this, so you cannot approve it/);
+      assert.match(!verdict.ok ? verdict.message : "", /You can still Cancel it/);
+    }
+    const two = judgeClick(click({ request: pendingDeploy({ approvalsNeeded: 2 }), user: "U0ALICE" }));
+    assert.match(!two.ok ? two.message : "", /2 approvers other than you must/);
   });
 
-  test("with the two-person rule the requester cannot approve alone", () => {
-    const verdict = judgeClick(click({ user: "U0ALICE", twoPersonRule: true }));
-    assert.equal(verdict.ok, false);
-    assert.equal(!verdict.ok && verdict.reason, "own-request");
-    assert.match(!verdict.ok ? verdict.message : "", /another approver must approve/);
+  test("a CLI or controller request may be approved by any approver", () => {
+    for (const requester of ["cli:root", "controller"]) {
+      assert.deepEqual(judgeClick(click({ request: pendingDeploy({ requester }), user: "U0ALICE" })), {
+        ok: true,
+      });
+    }
   });
 
-  test("with the two-person rule another approver still may", () => {
-    assert.deepEqual(judgeClick(click({ twoPersonRule: true })), { ok: true });
+  test("with the two-person rule an approver counts once; a second, distinct approver may then approve", () => {
+    const request = pendingDeploy({ approvalsNeeded: 2, approvals: ["U0BOB"] });
+    const again = judgeClick(click({ request, user: "U0BOB" }));
+    assert.equal(!again.ok && again.reason, "already-approved");
+    assert.match(!again.ok ? again.message : "", /needs another approver besides you/);
+    assert.deepEqual(judgeClick(click({ request, user: "U0CAROL" })), { ok: true });
+    const own = judgeClick(click({ request, user: "U0ALICE" }));
+    assert.equal(!own.ok && own.reason, "own-request", "the requester still may not be the second");
+  });
+
+  test("what is still needed is said in words", () => {
+    assert.equal(stillNeeded({ approvals: [], approvalsNeeded: 1 }), "an approver");
+    assert.equal(stillNeeded({ approvals: [], approvalsNeeded: 2 }), "2 approvers");
+    assert.equal(stillNeeded({ approvals: ["U0BOB"], approvalsNeeded: 2 }), "another approver");
   });
 
   test("someone who is not an approver is refused, for approve and for cancel", () => {

@@ -21,6 +21,8 @@ const pending: ApprovalRequest = {
   status: "pending",
   decidedBy: null,
   decidedAt: null,
+  approvals: [],
+  approvalsNeeded: 2,
 };
 const approved: ApprovalRequest = { ...pending, status: "approved", decidedBy: "U0LABOPS2", decidedAt: 3 };
 
@@ -36,13 +38,14 @@ describe("approval seals", () => {
     assert.equal(sealHolds(key, approved, "not hex"), false);
   });
 
-  it("does not hold after the plan, its parameters or the approver were edited, or under another key", () => {
+  it("does not hold after the plan, its parameters, the approver or the approvals needed were edited, or under another key", () => {
     const seal = approvalSeal(key, approved);
     for (const edited of [
       { ...approved, planHash: "cd".repeat(32) },
       { ...approved, params: { decision: '{"scenario":"rejoin"}' } },
       { ...approved, decidedBy: "U0MALLORY" },
       { ...approved, requester: "controller" },
+      { ...approved, approvalsNeeded: 1 },
     ]) {
       assert.equal(sealHolds(key, edited, seal), false);
     }
