@@ -124,6 +124,7 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
 /** Advice that does not stop the site from working: printed by `config check`, never fatal. */
 export function crossFieldWarnings(site: SiteConfig): ConfigProblem[] {
   const warnings: ConfigProblem[] = [];
+  warnings.push(...selfApprovalWarnings(site));
   const redisHost = /^rediss?:\/\/(?:[^@/]*@)?([^:/]+)/.exec(site.controlPlane.redisUrl)?.[1];
   const onNode = site.nodes.find((node) => node.address === redisHost);
   if (onNode) {
@@ -141,4 +142,24 @@ export function crossFieldWarnings(site: SiteConfig): ConfigProblem[] {
     }
   });
   return warnings;
+}
+
+/**
+ * Nobody approves their own request: an operator who is also one of few approvers (named users,
+ * no group) may be unable to get anything approved.
+ */
+function selfApprovalWarnings(site: SiteConfig): ConfigProblem[] {
+  const { approvers, twoPersonRule } = site.slack;
+  const operators = site.slack.operators ?? approvers;
+  if (approvers.some((id) => id.startsWith("S"))) return [];
+  const needed = twoPersonRule ? 2 : 1;
+  const others = new Set(approvers).size - 1;
+  const stuck = operators.filter((id) => approvers.includes(id));
+  if (stuck.length === 0 || others >= needed) return [];
+  return [
+    {
+      path: ["slack", "approvers"],
+      message: `${stuck.join(", ")} may ask (an operator) and approve, but not their own request: it needs ${needed} other approver${needed > 1 ? "s" : ""} and there ${others === 1 ? "is" : "are"} ${others}; add approvers or a user group`,
+    },
+  ];
 }

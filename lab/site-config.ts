@@ -51,7 +51,16 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
     harborRedis: { host: topology.nodes[0]?.address, port: 6379 },
     controlPlane: { redisUrl: LAB_REDIS_URL },
     security: { siteKeyFile: paths.siteKey },
-    slack: { alertChannel: "C0LABALERTS", approvers: ["U0LABOPS1", "U0LABOPS2"], twoPersonRule: true },
+    slack: {
+      alertChannel: "C0LABALERTS",
+      viewers: "everyone",
+      operators: ["U0LABOPER"],
+      // Three, so that two of them can approve a request made by the third.
+      approvers: ["U0LABOPS1", "U0LABOPS2", "U0LABOPS3"],
+      changeChannels: ["C0LABALERTS"],
+      twoPersonRule: true,
+      approval: { switchover: true },
+    },
     policy: {
       automation: true,
       probeIntervalMs: 500,

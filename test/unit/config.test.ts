@@ -192,6 +192,51 @@ describe("site config: cross-field rules", () => {
   });
 });
 
+describe("site config: who may do what in Slack", () => {
+  test("a site that names only its approvers gets the safe defaults", () => {
+    const text = siteYamlWith([
+      [["slack", "viewers"], undefined],
+      [["slack", "operators"], undefined],
+      [["slack", "changeChannels"], undefined],
+      [["slack", "twoPersonRule"], undefined],
+      [["slack", "approval"], undefined],
+    ]);
+    const { slack } = parseSiteConfig(text, "site.yaml").site;
+    assert.equal(slack.viewers, "everyone");
+    assert.equal(slack.operators, undefined, "absent: the approvers operate (bot/access/roles.ts)");
+    assert.equal(slack.changeChannels, undefined, "absent: the alert channel only");
+    assert.equal(slack.twoPersonRule, true);
+    assert.deepEqual(slack.approval, { switchover: true });
+  });
+
+  test("each bad access field is named, with what it must be", () => {
+    const text = siteYamlWith([
+      [["slack", "viewers"], "anyone"],
+      [["slack", "operators"], []],
+      [["slack", "changeChannels"], ["#ops"]],
+      [["slack", "approval", "switchover"], "yes"],
+    ]);
+    const problems = problemsOf(text);
+    const byPath = new Map(problems.map((problem) => [problem.path, problem.message]));
+    assert.match(byPath.get("slack.viewers") ?? "", /must be "everyone" or a list of Slack user IDs/);
+    assert.match(byPath.get("slack.operators") ?? "", /name at least one operator/);
+    assert.match(byPath.get("slack.changeChannels[0]") ?? "", /must be a Slack channel ID/);
+    assert.ok(byPath.has("slack.approval.switchover"), [...byPath.keys()].join(", "));
+  });
+
+  test("an operator who is one of two approvers, under the two-person rule, is warned: their requests could never be approved", () => {
+    const { warnings } = parseSiteConfig(
+      siteYamlWith([
+        [["slack", "operators"], ["U0123OPS1"]],
+        [["slack", "approvers"], ["U0123OPS1", "U0123OPS2"]],
+      ]),
+      "site.yaml",
+    );
+    assert.equal(warnings[0]?.path, "slack.approvers");
+    assert.match(warnings[0]?.message ?? "", /U0123OPS1 may ask .* needs 2 other approvers and there is 1/);
+  });
+});
+
 describe("site secrets", () => {
   const { site } = parseSiteConfig(exampleSiteYaml(), "site.yaml");
 

@@ -29,6 +29,14 @@ describe("the operator's plans", () => {
     ]);
   });
 
+  test("switchover asks for approval unless the site says otherwise (slack.approval.switchover)", () => {
+    const asked = switchoverPlan(healthy());
+    assert.equal(asked.ok && asked.decision.needsApproval, true);
+    const direct = switchoverPlan(healthy(), undefined, { needsApproval: false });
+    assert.equal(direct.ok && direct.decision.needsApproval, false);
+    assert.deepEqual(kinds(direct), kinds(asked), "the same plan either way");
+  });
+
   test("switchover refuses a standby that does not stream, a target that is the primary, and no primary", () => {
     const observations = healthyPair();
     const node02 = healthyObservation("node02", { primary: false });
