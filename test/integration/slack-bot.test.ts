@@ -3,8 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { parseDocument } from "yaml";
+import { CONTROLLER_QUEUE } from "../../bot/controller-queue.ts";
+import { AuditLog, type RecordedAuditEntry } from "../../jobs/audit-log.ts";
+import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { SiteLock } from "../../jobs/site-lock.ts";
 import { signedHeaders } from "../../slack-emulator/signing.ts";
 import { type ChatStack, startChatStack } from "../support/chat-stack.ts";
@@ -15,7 +19,12 @@ import { freePort } from "../support/redis-server.ts";
  * The real bot (`harbor-ha bot`, a Bolt app over HTTP) against the Slack emulator and a real
  * Redis in which the stack plays the agents: node01 primary with the VIP and node02 standby.
  * Everything listens on loopback; the site's addresses are loopback too.
+ *
+ * Who may do what: everyone views; the user group S0OPS (bob, carol) operates, in the alert
+ * channel and C0LOCK; carol, dan and erin approve, two of them per request (the two-person
+ * rule, on by default). Alice holds no role.
  */
+const ALERTS = "C0123ALERTS";
 describe("the Slack bot over HTTP, through the emulator", () => {
   const site = "bottest";
   let stack: ChatStack;
@@ -42,7 +51,28 @@ describe("the Slack bot over HTTP, through the emulator", () => {
   };
 
   before(async () => {
-    stack = await startChatStack({ site });
+    stack = await startChatStack({
+      site,
+      siteChanges: [
+        [["slack", "alertChannel"], ALERTS],
+        [["slack", "operators"], ["S0OPS"]],
+        [
+          ["slack", "approvers"],
+          ["U0CAROL", "U0DAN", "U0ERIN"],
+        ],
+        [
+          ["slack", "changeChannels"],
+          [ALERTS, "C0LOCK"],
+        ],
+      ],
+      emulator: {
+        users: ["alice", "bob", "carol", "dan", "erin"].map((name) => ({
+          id: `U0${name.toUpperCase()}`,
+          name,
+        })),
+        usergroups: { S0OPS: ["U0BOB", "U0CAROL"] },
+      },
+    });
     ({ emulator, bot, botUrl, signingSecret } = stack);
   });
 
@@ -304,6 +334,191 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     } finally {
       await unset.stop("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const withRedis = async <T>(use: (redis: Redis) => Promise<T>): Promise<T> => {
+    const redis = new Redis(stack.redis.url);
+    try {
+      return await use(redis);
+    } finally {
+      redis.disconnect();
+    }
+  };
+  const audited = (predicate: (entry: RecordedAuditEntry) => boolean) =>
+    withRedis(async (redis) => (await new AuditLog(redis, site).recent(200)).filter(predicate));
+  /** Every job on the controller's queue and the nodes' queues, in any state. */
+  const queuedJobs = () =>
+    withRedis(async (connection) => {
+      let total = 0;
+      for (const name of [CONTROLLER_QUEUE, nodeQueueName("node01"), nodeQueueName("node02")]) {
+        const queue = new Queue(name, { connection, prefix: queuePrefix(site) });
+        const counts = await queue.getJobCounts();
+        total += Object.values(counts).reduce((sum, count) => sum + count, 0);
+        await queue.close();
+      }
+      return total;
+    });
+  const approvalFields = (id: string) =>
+    withRedis((redis) => redis.hgetall(`harbor-ha:${site}:approval:${id}`));
+
+  test("a member who is no operator is refused /harbor switchover: told the role, audited, nothing queued or posted", async () => {
+    const before = await queuedJobs();
+    const result = await emulator.command({ channel: ALERTS, user: "U0ALICE", text: "/harbor switchover" });
+    assert.equal(result.status, 200);
+    assert.equal(result.shown?.ephemeral, "U0ALICE", "the refusal is shown to alice only");
+    assert.equal(
+      result.shown?.text,
+      ":no_entry: `/harbor switchover` needs the operator role (slack.operators: <!subteam^S0OPS>); you do not have it, so nothing was run.",
+    );
+    const entries = await audited(
+      (e) => e.actor === "U0ALICE" && e.action === "/harbor switchover" && e.outcome === "refused",
+    );
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]?.detail, "needs the operator role");
+    assert.equal(await queuedJobs(), before, "nothing was queued for the controller or a node");
+    assert.deepEqual(
+      emulator.messages(ALERTS).filter((m) => !m.ephemeral),
+      [],
+      "no incident, no approval, no announcement",
+    );
+  });
+
+  test("the same member, holding no role, may still view: /harbor status posts the card", async () => {
+    await emulator.command({ channel: "C0VIEWER", user: "U0ALICE", text: "/harbor status" });
+    const card = await emulator.waitForMessage("C0VIEWER", (m) => m.text.startsWith(`${site}:`), 10_000);
+    assert.equal(card.ephemeral, undefined);
+  });
+
+  test("an operator (by user group) is refused a changing verb outside slack.changeChannels, told where it runs", async () => {
+    const result = await emulator.command({ channel: "C0RANDOM", user: "U0BOB", text: "/harbor pause" });
+    assert.equal(
+      result.shown?.text,
+      ":no_entry: `/harbor pause` changes the site, so it runs only in <#C0123ALERTS>, <#C0LOCK> (slack.changeChannels); nothing was run here.",
+    );
+    assert.equal(result.shown?.ephemeral, "U0BOB");
+    const entries = await audited((e) => e.actor === "U0BOB" && e.action === "/harbor pause");
+    assert.equal(entries[0]?.outcome, "refused");
+    assert.match(entries[0]?.detail ?? "", /not in slack\.changeChannels/);
+    assert.deepEqual(
+      emulator.messages("C0RANDOM").filter((m) => !m.ephemeral),
+      [],
+      "automation was not paused",
+    );
+  });
+
+  test("a requester's own approve click on their failover is refused and it stays pending; two other approvers approve it", async () => {
+    await emulator.command({ channel: ALERTS, user: "U0CAROL", text: "/harbor failover" });
+    const asked = await emulator.waitForMessage(
+      ALERTS,
+      (m) =>
+        /approval\.approve/.test(JSON.stringify(m.blocks)) &&
+        /manual failover/.test(JSON.stringify(m.blocks)),
+      15_000,
+    );
+    assert.match(JSON.stringify(asked.blocks), /Requested by\* <@U0CAROL>/);
+    assert.match(JSON.stringify(asked.blocks), /needs 2 approvers other than the requester/);
+    const id = /"value":"([^"]+)"/.exec(JSON.stringify(asked.blocks))?.[1] ?? "";
+    const click = (user: string) =>
+      emulator.action({
+        channel: ALERTS,
+        user,
+        messageTs: asked.ts,
+        actionId: "approval.approve",
+        blockId: `approval:${id}`,
+        value: id,
+      });
+    const toUser = (user: string, pattern: RegExp) =>
+      emulator.waitForMessage(ALERTS, (m) => m.ephemeral === user && pattern.test(m.text), 10_000);
+
+    await click("U0CAROL");
+    await toUser("U0CAROL", /You asked for this, so you cannot approve it: 2 approvers other than you must/);
+    assert.equal((await approvalFields(id)).status, "pending");
+    assert.equal((await approvalFields(id)).approvals, undefined, "carol's click counted for nothing");
+
+    await click("U0ALICE");
+    await toUser("U0ALICE", /not one of this site's approvers/);
+
+    await click("U0DAN");
+    await toUser("U0DAN", /Your approval is recorded; the two-person rule waits for another approver/);
+    assert.deepEqual(
+      [(await approvalFields(id)).status, (await approvalFields(id)).approvals],
+      ["pending", "U0DAN"],
+    );
+    await emulator.waitForMessage(
+      ALERTS,
+      (m) => m.ts === asked.ts && /Approved so far by <@U0DAN>/.test(JSON.stringify(m.blocks)),
+      10_000,
+    );
+    await click("U0DAN");
+    await toUser("U0DAN", /You already approved this request/);
+    assert.equal(await queuedJobs(), 0, "nothing runs on one approval");
+
+    await click("U0ERIN");
+    await emulator.waitForMessage(
+      ALERTS,
+      (m) => m.ts === asked.ts && /Approved by <@U0DAN> and <@U0ERIN>/.test(JSON.stringify(m.blocks)),
+      10_000,
+    );
+    assert.equal((await approvalFields(id)).status, "approved");
+    const remediation = await withRedis(async (connection) => {
+      const queue = new Queue(CONTROLLER_QUEUE, { connection, prefix: queuePrefix(site) });
+      try {
+        return await queue.getJob(`remediation-${id}`);
+      } finally {
+        await queue.close();
+      }
+    });
+    assert.ok(remediation, "the approved failover was handed to the controller");
+    const decisions = await audited((e) => e.action === `approve remediation (request ${id})`);
+    assert.deepEqual(decisions.map((e) => `${e.actor} ${e.outcome}`).reverse(), [
+      "U0CAROL refused: own-request",
+      "U0ALICE refused: not-approver",
+      "U0DAN recorded: 1 of 2",
+      "U0DAN refused: already-approved",
+      "U0ERIN approved",
+    ]);
+  });
+
+  test("with the control-plane Redis down, a command is refused, not run: it could not be remembered as run", async () => {
+    const outage = stack.redis.restart(6_000);
+    try {
+      const down = async () => {
+        const probe = new Redis(stack.redis.url, {
+          lazyConnect: true,
+          retryStrategy: () => null,
+          maxRetriesPerRequest: 0,
+        });
+        probe.on("error", () => {});
+        try {
+          await probe.connect();
+          await probe.ping();
+          return false;
+        } catch {
+          return true;
+        } finally {
+          probe.disconnect();
+        }
+      };
+      while (!(await down())) await new Promise((resolve) => setTimeout(resolve, 50));
+      const result = await emulator.command({ channel: "C0DOWN", user: "U0ALICE", text: "/harbor status" });
+      assert.equal(result.status, 200, "still acked within Slack's 3 s");
+      const reply = await emulator.waitForMessage(
+        "C0DOWN",
+        (m) => m.ephemeral === "U0ALICE" && /control plane is unreachable/.test(m.text),
+        10_000,
+      );
+      assert.equal(
+        reply.text,
+        ":x: The control plane is unreachable; nothing was run, try again in a moment.",
+      );
+      assert.deepEqual(
+        emulator.messages("C0DOWN").filter((m) => !m.ephemeral),
+        [],
+        "no status card",
+      );
+    } finally {
+      await outage;
     }
   });
 });

@@ -38,6 +38,8 @@ export interface ChatStackOptions {
   readonly emulator?: EmulatorOptions;
   /** Log level of the bot: "info" lets tests wait for its events. */
   readonly botLogLevel?: string;
+  /** Changes to the loopback site (path, value), such as who may do what in Slack. */
+  readonly siteChanges?: Array<[path: Array<string | number>, value: unknown]>;
 }
 
 export async function startChatStack(options: ChatStackOptions): Promise<ChatStack> {
@@ -52,6 +54,8 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
     const redis = await startTestRedis();
     cleanups.push(() => redis.stop());
     const publisher = new Redis(redis.url);
+    // A test may stop Redis for a while (an outage): the agents' stand-in just misses rounds.
+    publisher.on("error", () => {});
     cleanups.push(() => publisher.disconnect());
     cleanups.push(await playHealthyAgents(publisher, site));
 
@@ -64,7 +68,10 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
     const config = join(dir, "site.yaml");
     writeFileSync(
       config,
-      loopbackSiteYaml(site, redis.url, [[["security", "siteKeyFile"], writeTestSiteKey(dir)]]),
+      loopbackSiteYaml(site, redis.url, [
+        [["security", "siteKeyFile"], writeTestSiteKey(dir)],
+        ...(options.siteChanges ?? []),
+      ]),
     );
     const botEnv = (extra: Record<string, string> = {}) => ({
       SLACK_BOT_TOKEN: botToken,

@@ -228,7 +228,10 @@ describe("site config: who may do what in Slack", () => {
     const { warnings } = parseSiteConfig(
       siteYamlWith([
         [["slack", "operators"], ["U0123OPS1"]],
-        [["slack", "approvers"], ["U0123OPS1", "U0123OPS2"]],
+        [
+          ["slack", "approvers"],
+          ["U0123OPS1", "U0123OPS2"],
+        ],
       ]),
       "site.yaml",
     );
