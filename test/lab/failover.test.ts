@@ -107,20 +107,50 @@ test("a deploy in progress (its lock held): the standby's death is asked, not re
   await settled("node01");
 });
 
-test("a switchover asked from a terminal: the controller runs it, node02 becomes the primary, no acknowledged write is lost", async (t) => {
+/** Clicks Approve on an approval request as each of the site's first `count` approvers (the two-person rule). */
+async function approveAsApprovers(approval: { ts: string; blocks: unknown }, count = 2): Promise<void> {
+  const id = /"value":"([^"]+)"/.exec(JSON.stringify(approval.blocks))?.[1] ?? "";
+  for (const user of site.site.slack.approvers.slice(0, count)) {
+    const clicked = await site.emulator.action({
+      channel: site.site.slack.alertChannel,
+      user,
+      messageTs: approval.ts,
+      actionId: "approval.approve",
+      blockId: `approval:${id}`,
+      value: id,
+    });
+    assert.equal(clicked.acked, true);
+  }
+}
+
+test("a switchover asked from a terminal waits for two approvers, then the controller runs it: node02 becomes the primary, no acknowledged write is lost", async (t) => {
   await settled("node01");
   await query(VIP, ["create table if not exists switch_probe (id int)", "truncate switch_probe"]);
   for (let id = 1; id <= 50; id++) await query(VIP, `insert into switch_probe values (${id})`);
   const dry = await runCli(["--config", paths.config, "switchover", "--dry-run"], site.env, 120_000);
   assert.equal(dry.code, 0, dry.stdout + dry.stderr);
   assert.match(dry.stdout, /dry run, nothing done: switchover from node01 to node02/);
-  const started = performance.now();
-  const done = await runCli(["--config", paths.config, "switchover"], site.env, 300_000);
-  t.diagnostic(
-    `switchover took ${((performance.now() - started) / 1000).toFixed(1)} s: ${done.stdout.split("\n")[0]}`,
+  const asked = await runCli(["--config", paths.config, "switchover"], site.env, 300_000);
+  assert.equal(asked.code, 0, asked.stdout + asked.stderr);
+  assert.match(asked.stdout, /asked for approval in the alert channel: switchover from node01 to node02/);
+  const approval = await site.emulator.waitForMessage(
+    site.site.slack.alertChannel,
+    (m) => {
+      const blocks = JSON.stringify(m.blocks);
+      return (
+        /approval\.approve/.test(blocks) && /Requested by\* `cli:/.test(blocks) && /switchover/.test(blocks)
+      );
+    },
+    60_000,
   );
-  assert.equal(done.code, 0, done.stdout + done.stderr);
+  const [row] = await query<{ standby: boolean }>(ADDRESS.node02, "select pg_is_in_recovery() as standby");
+  assert.equal(row?.standby, true, "nothing moved before the approvals");
+  const started = performance.now();
+  await approveAsApprovers(approval);
   await settled("node02");
+  t.diagnostic(
+    `switchover: last approval -> settled on node02 in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   const [count] = await query<{ n: string }>(ADDRESS.node02, "select count(*) as n from switch_probe");
   assert.equal(Number(count?.n), 50, "every acknowledged write is on the new primary");
 });
@@ -137,7 +167,7 @@ test("the VIP on two nodes: keepalived restarts on the node without the primary 
   await settled("node02");
 });
 
-test("two writable primaries: the one without the VIP is fenced; rejoining it waits for an approver", async () => {
+test("two writable primaries: the one without the VIP is fenced; rejoining it waits for two approvers", async () => {
   await settled("node02");
   await query(ADDRESS.node01, "select pg_promote(true)");
   const channel = site.site.slack.alertChannel;
@@ -153,16 +183,7 @@ test("two writable primaries: the one without the VIP is fenced; rejoining it wa
   );
   // node01 is fenced while the question waits: one primary, node02, holding the VIP.
   assert.deepEqual(await vipHolders(NODES, VIP), ["node02"]);
-  const id = /"value":"([^"]+)"/.exec(JSON.stringify(approval.blocks))?.[1] ?? "";
-  const clicked = await site.emulator.action({
-    channel,
-    user: site.site.slack.approvers[0] ?? "",
-    messageTs: approval.ts,
-    actionId: "approval.approve",
-    blockId: `approval:${id}`,
-    value: id,
-  });
-  assert.equal(clicked.acked, true);
+  await approveAsApprovers(approval);
   await settled("node02");
 });
 
