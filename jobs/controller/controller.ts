@@ -324,20 +324,6 @@ export class Controller {
     }
   }
 
-  /**
-   * Runs an approved plan as one turn of the loop: no evaluation runs beside it, so a
-   * switchover's fenced primary is not taken for a failure while the plan is still going.
-   */
-  async runApproved(decision: Decision, requester: string): Promise<boolean> {
-    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
-    this.busy = true;
-    try {
-      return await this.execute(decision, { requester });
-    } finally {
-      this.release();
-    }
-  }
-
   /** The snapshot as the controller sees it now (the last checks through the VIP included). */
   snapshotNow(): ClusterSnapshot {
     return this.options.store.current();
