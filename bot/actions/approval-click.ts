@@ -139,6 +139,8 @@ async function handleClick(
     case "lost":
       return void (await tellDecided(counted.current, tell));
     case "already":
+      // Two clicks of one approver raced past the rules check: the store counted one of them.
+      await audit("approve", "refused: already-approved");
       await tell("You already approved this request.");
       return;
     case "recorded": {
