@@ -148,6 +148,11 @@ export class RemediationApproval implements ApprovalKind {
     );
   }
 
+  async rejected(request: ApprovalRequest, by: string): Promise<void> {
+    if (request.params.incident)
+      await this.deps.controller.withdraw(request.params.incident, `the request was rejected by <@${by}>`);
+  }
+
   async start(request: ApprovalRequest): Promise<void> {
     await this.deps.queue.enqueue(
       REMEDIATION_JOB,

@@ -111,7 +111,8 @@ async function handleClick(
   const kind = deps.kinds[request.kind];
   if (!kind) throw new Error(`no handler for ${request.kind} requests in this bot`);
   if (decision === "reject") {
-    await decideAndShow(deps, request, "rejected", user, now(), tell, audit);
+    if (await decideAndShow(deps, request, "rejected", user, now(), tell, audit))
+      await kind.rejected?.(request, user);
     return;
   }
   const blocked = await kind.blocked(request);

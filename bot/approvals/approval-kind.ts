@@ -12,4 +12,6 @@ export interface ApprovalKind {
   start(request: ApprovalRequest): Promise<void>;
   /** Asks again with a fresh plan, after the cluster changed; returns the new request. */
   askAgain(request: ApprovalRequest, plan: { planHash: string; planText: string }): Promise<ApprovalRequest>;
+  /** What a rejection ends besides the request itself (the incident an operator's request opened). */
+  rejected?(request: ApprovalRequest, by: string): Promise<void>;
 }

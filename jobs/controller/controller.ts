@@ -14,7 +14,14 @@ import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
 import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
 import { decide } from "./decide.ts";
-import { followedBy, type Incident, type IncidentReporter, milestone, withTimeline } from "./incident.ts";
+import {
+  awaitsApproval,
+  followedBy,
+  type Incident,
+  type IncidentReporter,
+  milestone,
+  withTimeline,
+} from "./incident.ts";
 import { LeaseHolder } from "./lease-holder.ts";
 import { EVALUATION_BUDGET_MS, LoopWatchdog, stepBudgetMs } from "./loop-watchdog.ts";
 import type { Decision } from "./remediation.ts";
@@ -229,7 +236,14 @@ export class Controller {
       vrrpTakeoverMs: vrrpTakeoverMs(site.keepalived.advertInt),
     });
     if (decision.scenario === "healthy") {
-      if (memory.incident && !snapshot.findings.some((finding) => finding.severity === "critical")) {
+      const request = awaitsApproval(memory.incident, now, site.policy.approvalExpiryMinutes * 60_000);
+      if (request === "expired") {
+        memory = await this.close(memory, "closed: the request was not approved in time", now);
+      } else if (
+        request === undefined &&
+        memory.incident &&
+        !snapshot.findings.some((finding) => finding.severity === "critical")
+      ) {
         memory = await this.resolve(memory, now);
       }
       if (memory !== this.memory) await this.remember(memory);
@@ -297,10 +311,7 @@ export class Controller {
   async runManual(decision: Decision, actor: string): Promise<"ran" | "failed" | "asked"> {
     if (this.lease.current() === undefined)
       throw new Error("this bot is not the active controller: it may not act");
-    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
-    this.busy = true;
-    const ended = this.watchdog.begin("an operator's plan", EVALUATION_BUDGET_MS);
-    try {
+    return this.holdingLoop("an operator's plan", async () => {
       const now = Date.now();
       let memory = await this.remembered();
       if (memory.incident && memory.incident.state !== "resolved") {
@@ -309,19 +320,39 @@ export class Controller {
         const incident = {
           ...this.newIncident(decision, now),
           reason: `${decision.reason} (asked by ${actor})`,
+          requestedBy: actor,
         };
         memory = { ...memory, incident: { ...incident, thread: await this.options.reporter.open(incident) } };
         await this.remember(memory);
       }
       if (decision.needsApproval) {
-        await this.options.reporter.askApproval(memory.incident as Incident, decision, actor);
+        // The request waits for its approval as an incident of its own: a sound site does not
+        // resolve it, so the approved plan posts its steps in this thread (awaitsApproval).
+        const asked = memory.incident as Incident;
+        const incident: Incident = {
+          ...withTimeline(asked, `asked for approval by ${actor}`, now),
+          state: asked.requestedBy ? "needs-approval" : asked.state,
+        };
+        await this.remember({ ...memory, incident });
+        this.tell(this.options.reporter.update(incident));
+        await this.options.reporter.askApproval(incident, decision, actor);
         return "asked";
       }
       return (await this.execute(decision, { requester: actor })) ? "ran" : "failed";
-    } finally {
-      ended();
-      this.release();
-    }
+    });
+  }
+
+  /**
+   * A request that will not run (its approval was rejected): the incident it opened is closed,
+   * so that the thread says so and the next fault opens a new one. An incident the controller
+   * opened on a finding stays open: the finding is still there.
+   */
+  async withdraw(incidentId: string, why: string): Promise<void> {
+    await this.holdingLoop("a withdrawn request", async () => {
+      const memory = await this.remembered();
+      if (memory.incident?.id !== incidentId || !memory.incident.requestedBy) return;
+      await this.remember(await this.close(memory, `closed: ${why}`, Date.now()));
+    });
   }
 
   /** The snapshot as the controller sees it now (the last checks through the VIP included). */
@@ -353,11 +384,16 @@ export class Controller {
    * `requester` asked for it: a re-clone it leads to is asked in their name.
    */
   async runApproved(decision: Decision, options: { readonly requester?: string } = {}): Promise<boolean> {
+    return this.holdingLoop("an approved plan", () => this.execute(decision, options));
+  }
+
+  /** Runs work as a turn of the loop: after the turn in progress, and nothing else beside it. */
+  private async holdingLoop<T>(what: string, work: () => Promise<T>): Promise<T> {
     while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
     this.busy = true;
-    const ended = this.watchdog.begin("an approved plan", EVALUATION_BUDGET_MS);
+    const ended = this.watchdog.begin(what, EVALUATION_BUDGET_MS);
     try {
-      return await this.execute(decision, options);
+      return await work();
     } finally {
       ended();
       this.release();
@@ -375,11 +411,8 @@ export class Controller {
     const { logger, reporter } = this.options;
     const token = options.token ?? this.lease.current();
     if (token === undefined) throw new Error("this controller does not hold the lease: it may not act");
-    let memory = await this.remembered();
-    let incident: Incident = {
-      ...(memory.incident ?? this.newIncident(decision, Date.now())),
-      state: "remediating",
-    };
+    let memory = await this.openedIncident(await this.remembered(), decision);
+    let incident: Incident = { ...(memory.incident as Incident), state: "remediating" };
     await this.remember({ ...memory, incident });
     // Posting waits for Slack's pace; the plan never waits for posting.
     this.tell(reporter.update(incident));
@@ -576,25 +609,41 @@ export class Controller {
       await this.remember(renamed);
       return renamed;
     }
+    return this.openedIncident(memory, decision, now);
+  }
+
+  /**
+   * The open incident a plan reports in, or a new one with its thread: an approved plan whose
+   * incident resolved meanwhile (the site was sound while it waited) still shows its steps.
+   */
+  private async openedIncident(
+    memory: StoredMemory,
+    decision: Decision,
+    now = Date.now(),
+  ): Promise<StoredMemory> {
+    if (memory.incident && memory.incident.state !== "resolved") return memory;
     const incident = this.newIncident(decision, now);
-    const thread = await this.options.reporter.open(incident);
-    const opened = { ...memory, incident: { ...incident, thread } };
+    const opened = {
+      ...memory,
+      incident: { ...incident, thread: await this.options.reporter.open(incident) },
+    };
     await this.remember(opened);
     return opened;
   }
 
-  private async resolve(memory: StoredMemory, now: number): Promise<StoredMemory> {
+  /** Ends an incident that did not resolve on its own (a request withdrawn or expired). */
+  private async close(memory: StoredMemory, label: string, now: number): Promise<StoredMemory> {
     const incident = memory.incident;
     if (!incident) return memory;
-    const resolved = {
-      ...withTimeline(incident, "resolved: the site is sound", now),
-      state: "resolved" as const,
-    };
-    await this.options.reporter.update(resolved);
+    await this.options.reporter.update({ ...withTimeline(incident, label, now), state: "resolved" });
     this.asked = undefined;
+    return { ...memory, incident: null };
+  }
+
+  private async resolve(memory: StoredMemory, now: number): Promise<StoredMemory> {
     // A fault after the site was sound again is a new one, not a retry of the plan that failed.
     this.lastFailure = undefined;
     this.heldPromote = undefined;
-    return { ...memory, incident: null };
+    return this.close(memory, "resolved: the site is sound", now);
   }
 }

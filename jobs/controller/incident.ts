@@ -26,6 +26,11 @@ export interface Incident {
   readonly thread: { readonly channel: string; readonly ts: string } | null;
   /** Writes the failover lost (the fenced primary's last LSN against what the standby had). */
   readonly lossBytes: number | null;
+  /**
+   * Who asked for it, when a person did (a switchover, a failover, a rejoin from chat or the
+   * terminal); absent when the controller opened it on a finding.
+   */
+  readonly requestedBy?: string;
 }
 
 /** Where incidents go: the alert channel's threads (bot/alerts), or a log in tests. */
@@ -68,6 +73,20 @@ export function followedBy(incident: Incident, decision: Decision): Incident {
     reason: decision.reason,
     nodes: [...new Set([...incident.nodes, ...decision.nodes])],
   };
+}
+
+/**
+ * Whether an operator's request waits for its approval: a sound site does not resolve it (the
+ * switchover was asked of a sound site), until its approval could no longer come. Pure.
+ */
+export function awaitsApproval(
+  incident: Incident | null,
+  now: number,
+  expiryMs: number,
+): "waiting" | "expired" | undefined {
+  if (!incident?.requestedBy || incident.state !== "needs-approval") return undefined;
+  const askedAt = incident.timeline.at(-1)?.at ?? incident.openedAt;
+  return now - askedAt < expiryMs ? "waiting" : "expired";
 }
 
 export function withTimeline(incident: Incident, label: string, at: number): Incident {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { followedBy, type Incident } from "../../jobs/controller/incident.ts";
+import { awaitsApproval, followedBy, type Incident, withTimeline } from "../../jobs/controller/incident.ts";
 import type { Decision } from "../../jobs/controller/remediation.ts";
 
 const opened: Incident = {
@@ -46,5 +46,37 @@ describe("an incident followed by another decision", () => {
       decision("S2: old primary's node is back", [{ kind: "rejoin", node: "node01", primary: "node02" }]),
     );
     assert.equal(next, failover);
+  });
+});
+
+describe("an operator's request waiting for its approval", () => {
+  const expiryMs = 60_000;
+  const asked: Incident = {
+    ...withTimeline(
+      { ...opened, scenario: "switchover", requestedBy: "U_OPERATOR" },
+      "asked for approval",
+      5_000,
+    ),
+    state: "needs-approval",
+  };
+
+  test("waits while its approval can still come, counted from when it was asked", () => {
+    assert.equal(awaitsApproval(asked, 5_000 + expiryMs - 1, expiryMs), "waiting");
+  });
+
+  test("has expired once its approval could no longer come", () => {
+    assert.equal(awaitsApproval(asked, 5_000 + expiryMs, expiryMs), "expired");
+  });
+
+  test("an incident the controller opened on a finding is not a request: a sound site resolves it", () => {
+    assert.equal(awaitsApproval({ ...opened, state: "needs-approval" }, 5_000, expiryMs), undefined);
+  });
+
+  test("a request that is running (approved) no longer waits", () => {
+    assert.equal(awaitsApproval({ ...asked, state: "remediating" }, 5_000, expiryMs), undefined);
+  });
+
+  test("no incident, no request", () => {
+    assert.equal(awaitsApproval(null, 5_000, expiryMs), undefined);
   });
 });
