@@ -62,7 +62,7 @@ export interface BotOptions {
   /** The site file's text and the secrets' variables, for agents a deploy installs over SSH. */
   readonly configText: string;
   readonly secretsEnv: Readonly<Record<string, string>>;
-  /** Signs every job the bot queues and verifies the controller queue's; never in Redis. */
+  /** Signs and verifies jobs, chains the audit log, seals Harbor's secrets; never in Redis. */
   readonly siteKey: SiteKey;
   readonly logger: Logger;
   /** HTTP mode: where POST /slack/events and GET /metrics listen. Socket Mode: /metrics only. */

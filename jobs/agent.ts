@@ -10,6 +10,7 @@ import type { ListenAddress } from "../support/metrics-server.ts";
 import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
 import { type AgentObservation, startAgentObservation } from "./agent-observation.ts";
 import { controllerLeaseKey } from "./controller-lease-key.ts";
+import { harborSecretsKey } from "./deploy/harbor-secrets-store.ts";
 import type { AgentContext } from "./executors/agent-context.ts";
 import { EXECUTORS, type Executor } from "./executors/index.ts";
 import { jobSchemas } from "./job-schemas.ts";
@@ -88,6 +89,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     startedAt,
     controllerLease: { read: () => connection.get(leaseKey) },
     upstream,
+    siteKey: options.siteKey,
+    harborSecrets: { read: () => connection.get(harborSecretsKey(site.site)) },
   };
 
   const schemas = jobSchemas(site.nodes.map((candidate) => candidate.name));

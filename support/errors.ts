@@ -28,7 +28,9 @@ export type ErrorCode =
   | "JOB_WEDGED"
   | "SITE_KEY_MISSING"
   | "SITE_KEY_INVALID"
-  | "PAYLOAD_PATH_REFUSED";
+  | "PAYLOAD_PATH_REFUSED"
+  | "SEALED_RECORD_UNREADABLE"
+  | "AUDIT_APPEND_FAILED";
 
 export interface HarborHaErrorOptions {
   action: string;

@@ -20,6 +20,18 @@ export const REDACTED_PATHS = [
   "*.headers.authorization",
   "redisUrl",
   "*.redisUrl",
+  // Harbor's shared secrets (step-contract.ts HarborSharedSecrets) and the site key, should an
+  // object holding them ever be logged; the deploy itself logs and sends neither.
+  ...[
+    "secretKey",
+    "coreSecret",
+    "jobserviceSecret",
+    "csrfKey",
+    "registryHttpSecret",
+    "corePrivateKey",
+  ].flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
+  "siteKey.bytes",
+  "*.siteKey.bytes",
 ];
 
 export interface LoggerOptions {

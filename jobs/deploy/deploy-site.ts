@@ -6,7 +6,12 @@ import type { Logger } from "../../support/logger.ts";
 import { createDurableRedis } from "../../support/redis.ts";
 import { connectSsh, type RemoteShell } from "../adapters/remote-shell.ts";
 import { NodeJobs } from "../node-jobs.ts";
-import { loadOrCreateHarborSecrets, readHarborSecrets } from "./harbor-secrets-store.ts";
+import {
+  harborSecretsKey,
+  loadOrCreateHarborSecrets,
+  readHarborSecrets,
+  type StoredHarborSecrets,
+} from "./harbor-secrets-store.ts";
 import { type AgentInstall, hostAgentStep } from "./host-agent.ts";
 import { hostDockerStep } from "./host-docker.ts";
 import {
@@ -17,11 +22,12 @@ import {
   type PlannedStep,
 } from "./plan.ts";
 import { type DeployEvent, type DeploySummary, runPlan } from "./run-plan.ts";
-import type { HarborSharedSecrets, StepMode, StepOutcome } from "./step-contract.ts";
+import type { DeployStepRequest, HarborSharedSecrets, StepMode, StepOutcome } from "./step-contract.ts";
 
 export interface DeployOptions {
   readonly site: SiteConfig;
   readonly secrets: SiteSecrets;
+  /** Seals Harbor's shared secrets in Redis (read once by the entry point). */
   readonly siteKey: SiteKey;
   /** What the agents get installed with, where one is missing. */
   readonly agentInstall: AgentInstall;
@@ -56,6 +62,26 @@ async function observeRoles(site: SiteConfig, jobs: NodeJobs): Promise<Record<st
     }),
   );
   return Object.fromEntries(entries);
+}
+
+/**
+ * What an agent's deploy step is sent. It names the sealed record of Harbor's secrets by digest
+ * and carries no secret: BullMQ keeps payloads for hours, and anyone who can read Redis reads them.
+ * A plaintext record (an older version's) is not named: agents open sealed records only.
+ */
+export function deployStepRequest(
+  stepId: DeployStepRequest["stepId"],
+  mode: StepMode,
+  plan: Pick<DeployPlan, "primaryNode" | "harborVersion">,
+  harborSecrets: StoredHarborSecrets | undefined,
+): DeployStepRequest {
+  return {
+    stepId,
+    mode,
+    primaryNode: plan.primaryNode,
+    harborVersion: plan.harborVersion,
+    ...(harborSecrets && !harborSecrets.plaintext ? { harborSecretsDigest: harborSecrets.digest } : {}),
+  };
 }
 
 /**
@@ -103,9 +129,24 @@ export async function deploySite(options: DeployOptions): Promise<DeployResult> 
     }
     const plan = buildDeployPlan(site, primary, options.harborVersion);
     // A dry run changes nothing, not even the control plane's own records.
-    const harborSecrets = dryRun
-      ? await readHarborSecrets(redis, site.site)
-      : await loadOrCreateHarborSecrets(redis, site.site, options.generateHarborSecrets);
+    let harborSecrets: StoredHarborSecrets | undefined;
+    if (dryRun) {
+      harborSecrets = await readHarborSecrets(redis, site.site, options.siteKey);
+    } else {
+      const stored = await loadOrCreateHarborSecrets(
+        redis,
+        site.site,
+        options.siteKey,
+        options.generateHarborSecrets,
+      );
+      if (stored.migrated) {
+        options.logger.info(
+          { event: "deploy.harbor-secrets-sealed", record: harborSecretsKey(site.site) },
+          "Harbor's shared secrets were stored in plain JSON by an older version: sealed them with the site key",
+        );
+      }
+      harborSecrets = stored;
+    }
 
     const execute = async (step: PlannedStep, mode: StepMode): Promise<StepOutcome> => {
       switch (step.id) {
@@ -125,13 +166,7 @@ export async function deploySite(options: DeployOptions): Promise<DeployResult> 
         case "keepalived":
         case "harbor.redis":
         case "harbor.install": {
-          const request = {
-            stepId: step.id,
-            mode,
-            primaryNode: plan.primaryNode,
-            harborVersion: plan.harborVersion,
-            ...(harborSecrets ? { harbor: harborSecrets } : {}),
-          };
+          const request = deployStepRequest(step.id, mode, plan, harborSecrets);
           const { result } = await jobs.send(step.node ?? "", "deploy.step", request, {
             waitMs: AGENT_STEP_WAIT_MS,
           });

@@ -48,8 +48,12 @@ export interface DeployStepRequest {
   readonly mode: StepMode;
   /** The node that runs (or is to run) the PostgreSQL primary. */
   readonly primaryNode: string;
-  /** Harbor's shared secrets, for harbor.install. */
-  readonly harbor?: HarborSharedSecrets;
+  /**
+   * For harbor.install: the SHA-256 of the sealed record of Harbor's shared secrets that the agent
+   * is to read from Redis (harborSecretsKey) and open with its site key. Never the secrets
+   * themselves: BullMQ keeps a payload for hours. Absent in a dry run before the first deploy.
+   */
+  readonly harborSecretsDigest?: string;
   /** Harbor version to install (the site's, or --harbor-version). */
   readonly harborVersion?: string;
 }

@@ -1,11 +1,17 @@
 import type Docker from "dockerode";
 import type { NodeConfig, SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
+import type { SiteKey } from "../../config/site-key.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { UpstreamWatch } from "../upstream-watch.ts";
 
 /** Reads the controller lease's stored value (controller-lease-key.ts); null when there is none. */
 export interface ControllerLeaseReader {
+  read(): Promise<string | null>;
+}
+
+/** Reads one record of the control-plane Redis (GET); null when there is none. */
+export interface StoredRecordReader {
   read(): Promise<string | null>;
 }
 
@@ -23,4 +29,8 @@ export interface AgentContext {
   readonly controllerLease: ControllerLeaseReader;
   /** When this node's standby last streamed from a primary (fed by the observation loop). */
   readonly upstream: UpstreamWatch;
+  /** Read from security.siteKeyFile once, at the agent's start: opens sealed records. */
+  readonly siteKey: SiteKey;
+  /** The sealed record of Harbor's shared secrets (harborSecretsKey), for harbor.install. */
+  readonly harborSecrets: StoredRecordReader;
 }

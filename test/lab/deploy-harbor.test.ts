@@ -25,17 +25,14 @@ import { readSiteKey } from "../../config/site-key.ts";
 import { checkHarborAsClient } from "../../jobs/deploy/harbor-client.ts";
 import { readHarborHealth, readHarborVersion } from "../../jobs/deploy/harbor-health.ts";
 import { generateHarborSecrets } from "../../jobs/deploy/harbor-secrets.ts";
+import { loadOrCreateHarborSecrets } from "../../jobs/deploy/harbor-secrets-store.ts";
 import { Skopeo } from "../../jobs/deploy/harbor-skopeo.ts";
-import type {
-  DeployStepId,
-  HarborSharedSecrets,
-  StepMode,
-  StepOutcome,
-} from "../../jobs/deploy/step-contract.ts";
+import type { DeployStepId, StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { ensureHarborBundle } from "../../lab/harbor-bundle.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { createLogger } from "../../support/logger.ts";
+import { createDurableRedis } from "../../support/redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 
 const execFileAsync = promisify(execFile);
@@ -50,7 +47,8 @@ const UPGRADE_VERSION = "2.3.0";
 let site: SiteConfig;
 let env: Record<string, string> = {};
 let jobs: NodeJobs;
-let harborSecrets: HarborSharedSecrets;
+/** The sealed record's digest: steps name the secrets, the agents read them from Redis. */
+let harborSecretsDigest: string;
 let port: number;
 
 const docker = (node: string) => new Docker({ socketPath: paths.node(node).dockerSocket });
@@ -69,7 +67,7 @@ async function step(
     stepId,
     mode,
     primaryNode: "node01",
-    harbor: harborSecrets,
+    harborSecretsDigest,
     ...(harborVersion ? { harborVersion } : {}),
   };
   const { result, roundTripMs } = await jobs.send(node, "deploy.step", request, { waitMs: 320_000 });
@@ -175,9 +173,17 @@ before(async () => {
   port = site.harbor.httpPort;
   await ensureHarborBundle(paths, site.harbor.version);
   await standInForPostgresAndVip();
-  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
-  // The control plane makes these once per site and sends the same ones to every node.
-  harborSecrets = generateHarborSecrets();
+  const siteKey = await readSiteKey(site.security.siteKeyFile);
+  jobs = new NodeJobs(site, siteKey);
+  // The control plane makes these once per site, sealed in Redis; every node reads the same ones.
+  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  try {
+    harborSecretsDigest = (
+      await loadOrCreateHarborSecrets(redis, site.site, siteKey, () => generateHarborSecrets())
+    ).digest;
+  } finally {
+    redis.disconnect();
+  }
 });
 
 after(async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseDocument, parse as parseYaml } from "yaml";
 import { siteSchema } from "../../config/schema.ts";
 import { renderSiteKey } from "../../config/site-key.ts";
+import { testSiteKeyFile } from "./test-site-key.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../config/site.example.yaml", import.meta.url));
 
@@ -50,6 +51,7 @@ export function loopbackSiteYaml(
     [["nodes", 1, "address"], "127.77.0.12"],
     [["harborRedis", "host"], "127.77.0.11"],
     [["controlPlane", "redisUrl"], redisUrl],
+    [["security", "siteKeyFile"], testSiteKeyFile()],
     ...changes,
   ]);
 }

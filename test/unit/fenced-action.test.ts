@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { UnrecoverableError } from "bullmq";
 import type Docker from "dockerode";
 import { parseSiteConfig } from "../../config/load.ts";
+import { renderSiteKey, siteKeyFromText } from "../../config/site-key.ts";
 import { formatControllerLease } from "../../jobs/controller-lease-key.ts";
 import type { AgentContext } from "../../jobs/executors/agent-context.ts";
 import { PostgresStepFailure } from "../../jobs/executors/deploy/postgres-failure.ts";
@@ -27,6 +28,8 @@ function contextWithLease(stored: string | null): AgentContext {
     startedAt: 0,
     controllerLease: { read: async () => stored },
     upstream: new UpstreamWatch(0),
+    siteKey: siteKeyFromText(renderSiteKey(), "test"),
+    harborSecrets: { read: async () => null },
   };
 }
 

@@ -1,11 +1,7 @@
 import { join } from "node:path";
 import { PayloadPathError } from "../../../support/contained-path.ts";
 import { type HarborNodeLayout, harborBundlePath, harborNodeLayout } from "../../deploy/harbor-layout.ts";
-import {
-  type HarborSecretFile,
-  harborSecretFiles,
-  harborSecretsProblems,
-} from "../../deploy/harbor-secrets.ts";
+import { type HarborSecretFile, harborSecretFiles } from "../../deploy/harbor-secrets.ts";
 import { HarborYmlError, renderHarborYml } from "../../deploy/harbor-yml.ts";
 import { type DeployStepRequest, failedOutcome, type StepOutcome } from "../../deploy/step-contract.ts";
 import type { AgentContext } from "../agent-context.ts";
@@ -19,6 +15,7 @@ import {
   readTextIfExists,
   sha256File,
 } from "./harbor-files.ts";
+import { harborSecretsForStep } from "./harbor-secrets-read.ts";
 
 /**
  * What harbor.install wants on this node and how far the node is from it, found without changing
@@ -54,12 +51,13 @@ export async function harborTarget(
 ): Promise<HarborTarget | StepOutcome> {
   const { site, node, secrets } = context;
   // A dry run before the first deploy has no secrets yet: the control plane makes them on apply.
-  const problems = harborSecretsProblems(request.harbor);
-  const sharedSecrets = problems.length === 0 ? request.harbor : undefined;
-  if (request.mode === "apply" && !sharedSecrets) {
+  const stepSecrets = await harborSecretsForStep(context, request);
+  if (stepSecrets.kind === "unusable") return stepSecrets.outcome;
+  const sharedSecrets = stepSecrets.kind === "ready" ? stepSecrets.secrets : undefined;
+  if (request.mode === "apply" && stepSecrets.kind === "not-made") {
     return failedOutcome(
-      `harbor.install needs the site's shared Harbor secrets: ${problems.join(", ")}`,
-      "this is a bug in the plan: the control plane generates them once (generateHarborSecrets) and sends them with the step",
+      `harbor.install needs the site's shared Harbor secrets: ${stepSecrets.why}`,
+      "this is a bug in the plan: the control plane makes them once (generateHarborSecrets) and names them in the step",
     );
   }
   for (const [value, variable] of [
