@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteKey } from "../config/site-key.ts";
+import { APPROVED_JOB_RETENTION } from "../jobs/job-retention.ts";
 import { queuePrefix } from "../jobs/queue-names.ts";
 import { checkJob, JobRefusedError } from "../jobs/signing/job-check.ts";
 import { refusalReporter } from "../jobs/signing/job-refusal.ts";
@@ -73,7 +74,12 @@ export async function openControllerQueue(
   const connection = createDurableRedis(site.controlPlane.redisUrl);
   const workerConnection = createDurableRedis(site.controlPlane.redisUrl);
   for (const c of [connection, workerConnection]) c.on("error", () => {});
-  const queue = new Queue(CONTROLLER_QUEUE, { connection, prefix });
+  // A job that names its own retention (a manual operation) keeps its own.
+  const queue = new Queue(CONTROLLER_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: APPROVED_JOB_RETENTION,
+  });
   await queue.waitUntilReady();
   const schemas = controllerJobSchemas(site.nodes.map((node) => node.name));
   const seen = new RedisSeenJobs(connection, `${prefix}:seen-job:${CONTROLLER_QUEUE}:`);

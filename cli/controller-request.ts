@@ -5,6 +5,7 @@ import { CONTROLLER_QUEUE, enqueueControllerJob } from "../bot/controller-queue.
 import { MANUAL_JOB, type ManualOutcome } from "../bot/manual-operations.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteKey } from "../config/site-key.ts";
+import { NODE_JOB_RETENTION } from "../jobs/job-retention.ts";
 import { queueEventsFromNow } from "../jobs/queue-events.ts";
 import { queuePrefix } from "../jobs/queue-names.ts";
 import { HarborHaError } from "../support/errors.ts";
@@ -29,7 +30,7 @@ export async function askController(
       const job = await enqueueControllerJob(queue, siteKey, MANUAL_JOB, data, {
         lifetimeMs: Math.min(waitMs, MANUAL_JOB_MAX_LIFETIME_MS),
         attempts: 1,
-        removeOnComplete: { age: 3_600 },
+        ...NODE_JOB_RETENTION,
       });
       try {
         return (await job.waitUntilFinished(events, waitMs)) as ManualOutcome;

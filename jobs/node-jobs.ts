@@ -5,6 +5,7 @@ import type { SiteConfig } from "../config/schema.ts";
 import type { SiteKey } from "../config/site-key.ts";
 import { HarborHaError } from "../support/errors.ts";
 import { createDurableRedis } from "../support/redis.ts";
+import { NODE_JOB_RETENTION } from "./job-retention.ts";
 import { JOB_POLICIES, type JobName, type JobRequest, type JobResult } from "./job-types.ts";
 import { queueEventsFromNow } from "./queue-events.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
@@ -91,8 +92,7 @@ export class NodeJobs {
       lifetimeMs: nodeJobLifetimeMs(name, waitMs),
       attempts: policy.idempotent ? policy.attempts : 1,
       backoff: { type: "fixed", delay: 500 },
-      removeOnComplete: { age: 3_600, count: 1_000 },
-      removeOnFail: { age: 24 * 3_600 },
+      ...NODE_JOB_RETENTION,
     });
     const jobId = job.id ?? "";
     try {

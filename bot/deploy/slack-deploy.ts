@@ -7,6 +7,7 @@ import type { SnapshotStore } from "../../jobs/controller/snapshot-store.ts";
 import { DEPLOY_LOCK_TTL_MS } from "../../jobs/deploy/deploy-lock.ts";
 import { runDeploy } from "../../jobs/deploy/run-deploy.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
+import { APPROVED_JOB_RETENTION } from "../../jobs/job-retention.ts";
 import { JobRefusedError } from "../../jobs/signing/job-check.ts";
 import type { SiteLock } from "../../jobs/site-lock.ts";
 import { errorMessage } from "../../support/errors.ts";
@@ -142,7 +143,7 @@ export class SlackDeploy implements ApprovalKind {
         // An approved deploy that has not started within an approval's lifetime must be asked again.
         lifetimeMs: this.deps.site.policy.approvalExpiryMinutes * 60_000,
         attempts: 1,
-        removeOnComplete: { age: 7 * 24 * 3600 },
+        ...APPROVED_JOB_RETENTION,
       },
     );
   }
