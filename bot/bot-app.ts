@@ -188,7 +188,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const sender = new SlackSender(app.client, logger.child({ component: "slack-sender" }), {
     ...(options.channelSpacingMs === undefined ? {} : { channelSpacingMs: options.channelSpacingMs }),
   });
-  const audit = new AuditLog(redis, site.site, site.audit);
+  const audit = new AuditLog(redis, site.site, options.siteKey, site.audit);
   if (!(await audit.durable().catch(() => true))) {
     logger.warn(
       { event: "audit.not-durable" },

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
+import { renderSiteKey, siteKeyFromText } from "../../config/site-key.ts";
 import { AuditLog, auditStreamKey } from "../../jobs/audit-log.ts";
 import { startTestRedis, type TestRedis } from "../support/redis-server.ts";
+
+const siteKey = siteKeyFromText(renderSiteKey(), "test");
 
 describe("the audit log in a real Redis", () => {
   let redis: TestRedis;
@@ -19,7 +22,7 @@ describe("the audit log in a real Redis", () => {
   });
 
   test("entries come back newest first with who, what, where and the outcome, and survive a Redis restart", async () => {
-    const log = new AuditLog(client, "auditsite");
+    const log = new AuditLog(client, "auditsite", siteKey);
     await log.append({ actor: "U0ALICE", action: "/harbor status", outcome: "ok", where: "C0OPS" });
     await log.append({
       actor: "U0DAVE",
@@ -47,7 +50,7 @@ describe("the audit log in a real Redis", () => {
   });
 
   test("the stream is trimmed to its size and its age", async () => {
-    const bySize = new AuditLog(client, "sizesite", { maxEntries: 100, maxAgeDays: 365 });
+    const bySize = new AuditLog(client, "sizesite", siteKey, { maxEntries: 100, maxAgeDays: 365 });
     for (let i = 0; i < 350; i++)
       await bySize.append({ actor: "cli:root", action: `entry ${i}`, outcome: "ok" });
     const length = await client.xlen(auditStreamKey("sizesite"));
@@ -55,11 +58,14 @@ describe("the audit log in a real Redis", () => {
     assert.ok(length >= 100 && length <= 200, `${length} entries kept`);
     assert.equal((await bySize.recent(1))[0]?.action, "entry 349");
 
-    const byAge = new AuditLog(client, "agesite", { maxEntries: 100_000, maxAgeDays: 365 });
+    const byAge = new AuditLog(client, "agesite", siteKey, { maxEntries: 100_000, maxAgeDays: 365 });
     for (let i = 0; i < 150; i++)
       await byAge.append({ actor: "cli:root", action: `old ${i}`, outcome: "ok" });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const young = new AuditLog(client, "agesite", { maxEntries: 100_000, maxAgeDays: 10 / 86_400_000 });
+    const young = new AuditLog(client, "agesite", siteKey, {
+      maxEntries: 100_000,
+      maxAgeDays: 10 / 86_400_000,
+    });
     await young.append({ actor: "cli:root", action: "new", outcome: "ok" });
     const left = await client.xlen(auditStreamKey("agesite"));
     assert.ok(left < 151, `entries older than the limit are trimmed (${left} of 151 left)`);
