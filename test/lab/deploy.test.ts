@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -15,8 +16,12 @@ import Docker from "dockerode";
 import type pg from "pg";
 import { stringify } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
+import { isSealedRecord } from "../../config/site-key-seal.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
 import { fenceOverSsh } from "../../jobs/controller/ssh-fence.ts";
+import { harborNodeLayout } from "../../jobs/deploy/harbor-layout.ts";
+import { harborSecretFiles } from "../../jobs/deploy/harbor-secrets.ts";
+import { harborSecretsKey } from "../../jobs/deploy/harbor-secrets-store.ts";
 import { labPaths, labUp, readEnvFile } from "../../lab/index.ts";
 import { sshAnswers } from "../../lab/probes.ts";
 import { isAlive } from "../../lab/processes.ts";
@@ -24,6 +29,7 @@ import { sshdConfig } from "../../lab/sshd.ts";
 import { readState } from "../../lab/state.ts";
 import { labTopology } from "../../lab/topology.ts";
 import { createLogger } from "../../support/logger.ts";
+import { createDurableRedis } from "../../support/redis.ts";
 import { labQuery } from "../support/lab-postgres.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
@@ -45,6 +51,21 @@ const deploy = (...args: string[]) =>
 
 const query = <T extends pg.QueryResultRow>(host: string, sql: string) =>
   labQuery<T>(host, sql, { password: env.HARBOR_HA_PG_PASSWORD });
+
+/** Every value of every key, whatever its type: where a leaked secret would be. */
+async function allRedisValues(redis: ReturnType<typeof createDurableRedis>): Promise<string[]> {
+  const values: string[] = [];
+  for (const key of await redis.keys("*")) {
+    const type = await redis.type(key);
+    if (type === "string") values.push((await redis.get(key)) ?? "");
+    else if (type === "hash") values.push(...Object.values(await redis.hgetall(key)));
+    else if (type === "list") values.push(...(await redis.lrange(key, 0, -1)));
+    else if (type === "set") values.push(...(await redis.smembers(key)));
+    else if (type === "zset") values.push(...(await redis.zrange(key, "0", "-1")));
+    else if (type === "stream") values.push(...(await redis.xrange(key, "-", "+")).flatMap(([, f]) => f));
+  }
+  return values;
+}
 
 async function httpGet(url: string, auth?: string): Promise<{ status: number; body: string }> {
   const response = await fetch(url, {
@@ -259,6 +280,48 @@ test("deploy installs the whole site: primary and VIP on node01, streaming stand
     (JSON.parse(catalog.body).repositories as string[]).length > 0,
     "the client check pushed an image",
   );
+});
+
+test("after the deploy the control-plane Redis holds none of Harbor's secrets: sealed at rest, named by digest in the jobs", async () => {
+  const { site } = await loadSiteConfig(paths.config);
+  const node = site.nodes[0];
+  assert.ok(node);
+  // What the nodes were given, read back from node01's Harbor data_volume.
+  const { dataVolume } = harborNodeLayout(site, node);
+  const installed = await Promise.all(
+    harborSecretFiles({
+      secretKey: "",
+      coreSecret: "",
+      jobserviceSecret: "",
+      csrfKey: "",
+      registryHttpSecret: "",
+      corePrivateKey: "",
+    }).map(async (file) => (await readFile(join(dataVolume, file.path), "utf8")).trim()),
+  );
+  const needles = installed.flatMap((value) =>
+    value.includes("PRIVATE KEY")
+      ? value.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----"))
+      : [value],
+  );
+  assert.ok(needles.length >= 6, "the secrets were installed");
+  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  try {
+    const record = (await redis.get(harborSecretsKey(site.site))) ?? "";
+    assert.equal(isSealedRecord(record), true, "the record is sealed");
+    const everything = (await allRedisValues(redis)).join("\n");
+    assert.match(
+      everything,
+      /"stepId":"harbor\.install"[^}]*"harborSecretsDigest":"[0-9a-f]{64}"/,
+      "deploy.step jobs are kept",
+    );
+    assert.deepEqual(
+      needles.filter((needle) => everything.includes(needle)).map((needle) => needle.slice(0, 6)),
+      [],
+      "no secret in any key of the control-plane Redis",
+    );
+  } finally {
+    redis.disconnect();
+  }
 });
 
 test("a second deploy on the deployed site makes 0 changes", async () => {
