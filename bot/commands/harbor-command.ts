@@ -174,8 +174,12 @@ async function run(
       return;
     }
     case "history": {
-      const entries = await deps.audit.recent(parsed.count);
-      const view = historyView(deps.site.site, entries);
+      // The chain is checked as it is shown; a failed check is no reason to withhold the entries.
+      const [entries, chain] = await Promise.all([
+        deps.audit.recent(parsed.count),
+        deps.audit.verify().catch(() => undefined),
+      ]);
+      const view = historyView(deps.site.site, entries, chain);
       await respond({ response_type: "ephemeral", text: view.text, blocks: view.blocks as never });
       return;
     }

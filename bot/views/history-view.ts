@@ -1,3 +1,4 @@
+import type { ChainReport } from "../../jobs/audit-chain.ts";
 import type { RecordedAuditEntry } from "../../jobs/audit-log.ts";
 import { type Block, clip, context, escapeMrkdwn, header, section } from "./block-kit.ts";
 
@@ -5,6 +6,7 @@ import { type Block, clip, context, escapeMrkdwn, header, section } from "./bloc
 export function historyView(
   site: string,
   entries: readonly RecordedAuditEntry[],
+  chain?: ChainReport,
 ): { text: string; blocks: Block[] } {
   if (entries.length === 0) {
     return { text: `${site}: the audit log is empty`, blocks: [section("The audit log is empty.")] };
@@ -22,7 +24,17 @@ export function historyView(
     blocks: [
       header(`${site}: the last ${entries.length} audit entries`),
       ...chunks.map((chunk) => section(chunk.join("\n"))),
+      ...(chain ? [context(chainLine(chain))] : []),
       context("times in UTC · `harbor-ha history --json` prints the full log"),
     ],
   };
+}
+
+/** One line on the audit chain under the entries (jobs/audit-chain.ts). */
+export function chainLine(chain: ChainReport): string {
+  if (chain.breaks.length === 0) {
+    return `:white_check_mark: chain verified: ${chain.chained} chained entries${chain.unchained > 0 ? `, ${chain.unchained} older unchained` : ""}`;
+  }
+  const first = chain.breaks[0]?.text ?? "";
+  return `:warning: audit chain BROKEN (${chain.breaks.length}): ${escapeMrkdwn(clip(first, 200))} · \`harbor-ha history --verify\` lists every break`;
 }

@@ -199,6 +199,7 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     const blocks = JSON.stringify(reply.blocks);
     assert.match(blocks, /<@U0ALICE> \/harbor help → \*ok\*/);
     assert.match(blocks, /<@U0CAROL> \/harbor status x+… → \*refused\*|<@U0CAROL>.*refused/);
+    assert.match(blocks, /chain verified: \d+ chained entries/);
   });
 
   test("harbor-ha history reads the same audit log from a terminal", async () => {
@@ -220,6 +221,10 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     assert.ok(
       entries.some((e) => e.outcome === "refused" && e.action.startsWith("/harbor reboot-everything")),
     );
+    // The bot chained every entry it appended with the site key the CLI reads too.
+    const verified = await runCli(["history", "--verify", "--config", stack.config]);
+    assert.equal(verified.code, 0, verified.stdout);
+    assert.match(verified.stdout, /^audit chain of \S+ verified: \d+ chained entries/);
     const bad = await runCli(["history", "-n", "zero", "--config", stack.config]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--count must be a whole number/);
