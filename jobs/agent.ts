@@ -95,7 +95,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const schemas = jobSchemas(site.nodes.map((candidate) => candidate.name));
   const seen = await FileSeenJobs.open(seenJobsFile(node), Date.now());
-  const refusals = refusalReporter(connection, site.site, `agent:${node.name}`, logger, site.audit);
+  const refusals = refusalReporter(
+    connection,
+    site.site,
+    options.siteKey,
+    `agent:${node.name}`,
+    logger,
+    site.audit,
+  );
   const queueName = `${queuePrefix(site.site)}:${nodeQueueName(node.name)}`;
 
   const processJob = async (job: Job) => {

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { SiteKey } from "../../config/site-key.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import { AuditLog, type AuditRetention } from "../audit-log.ts";
@@ -32,11 +33,12 @@ export interface RefusalReporter {
 export function refusalReporter(
   redis: Redis,
   site: string,
+  siteKey: SiteKey,
   actor: string,
   logger: Logger,
   retention?: AuditRetention,
 ): RefusalReporter {
-  const audit = new AuditLog(redis, site, retention);
+  const audit = new AuditLog(redis, site, siteKey, retention);
   return {
     async report(refusal) {
       logger.error(

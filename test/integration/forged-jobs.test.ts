@@ -113,7 +113,7 @@ describe("forged jobs on a real agent and a real bot", () => {
     assert.equal(await failed?.getState(), "failed");
     assert.equal(failed?.attemptsMade, 1, "unrecoverable: never retried");
 
-    const audit = await new AuditLog(client, site).recent(20);
+    const audit = await new AuditLog(client, site, siteKey).recent(20);
     const entry = audit.find((candidate) =>
       candidate.detail?.startsWith(`postgres.rejoin ${job.id}: not signed`),
     );
@@ -195,7 +195,7 @@ describe("forged jobs on a real agent and a real bot", () => {
     );
     assert.equal(event?.consumer, "controller");
     assert.equal(event?.reason, "not signed");
-    const audit = await new AuditLog(client, site).recent(20);
+    const audit = await new AuditLog(client, site, siteKey).recent(20);
     assert.ok(
       audit.some(
         (entry) =>

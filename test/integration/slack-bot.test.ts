@@ -7,6 +7,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { parseDocument } from "yaml";
 import { CONTROLLER_QUEUE } from "../../bot/controller-queue.ts";
+import { readSiteKey } from "../../config/site-key.ts";
 import { AuditLog, type RecordedAuditEntry } from "../../jobs/audit-log.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { SiteLock } from "../../jobs/site-lock.ts";
@@ -351,7 +352,9 @@ describe("the Slack bot over HTTP, through the emulator", () => {
     }
   };
   const audited = (predicate: (entry: RecordedAuditEntry) => boolean) =>
-    withRedis(async (redis) => (await new AuditLog(redis, site).recent(200)).filter(predicate));
+    withRedis(async (redis) =>
+      (await new AuditLog(redis, site, await readSiteKey(stack.siteKeyFile)).recent(200)).filter(predicate),
+    );
   /** Every job on the controller's queue and the nodes' queues, in any state. */
   const queuedJobs = () =>
     withRedis(async (connection) => {

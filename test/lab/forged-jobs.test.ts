@@ -87,7 +87,11 @@ test("forged postgres.rejoin {allowReclone} and postgres.promote on node02's que
     const after = await node02State();
     assert.deepEqual(after, before, "node02's data folder, identity, role and containers are unchanged");
 
-    const audit = await new AuditLog(connection, site.site.site).recent(50);
+    const audit = await new AuditLog(
+      connection,
+      site.site.site,
+      await readSiteKey(site.site.security.siteKeyFile),
+    ).recent(50);
     for (const [name, job] of [
       ["postgres.rejoin", rejoin],
       ["postgres.promote", promote],

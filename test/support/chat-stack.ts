@@ -27,6 +27,8 @@ export interface ChatStack {
   /** The bot's GET /metrics, on a listener of its own. */
   readonly metricsUrl: string;
   readonly config: string;
+  /** The site key the bot reads (mode 600): chains the audit log the test reads back. */
+  readonly siteKeyFile: string;
   readonly signingSecret: string;
   /** The environment the bot was started with (tokens, secrets), to start another like it. */
   botEnv(extra?: Record<string, string>): Record<string, string>;
@@ -66,10 +68,11 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
     const dir = mkdtempSync(join(tmpdir(), "harbor-ha-chat-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const config = join(dir, "site.yaml");
+    const siteKeyFile = writeTestSiteKey(dir);
     writeFileSync(
       config,
       loopbackSiteYaml(site, redis.url, [
-        [["security", "siteKeyFile"], writeTestSiteKey(dir)],
+        [["security", "siteKeyFile"], siteKeyFile],
         ...(options.siteChanges ?? []),
       ]),
     );
@@ -90,7 +93,20 @@ export async function startChatStack(options: ChatStackOptions): Promise<ChatSta
       await bot.stop("SIGTERM");
     });
     await waitForHttp(metricsUrl, bot.output);
-    return { site, redis, emulator, bot, botPort, botUrl, metricsUrl, config, signingSecret, botEnv, stop };
+    return {
+      site,
+      redis,
+      emulator,
+      bot,
+      botPort,
+      botUrl,
+      metricsUrl,
+      config,
+      siteKeyFile,
+      signingSecret,
+      botEnv,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
