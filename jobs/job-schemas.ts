@@ -33,14 +33,6 @@ const fencingToken = z.number().int().min(0);
 const componentName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, {
   message: "not a component name (lowercase letters, digits, '_', '.', '-')",
 });
-/** A shared secret or key: printable text of bounded size (it ends up in Harbor's files). */
-const secretText = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(/^[\x20-\x7e\n\r]+$/, { message: "must be printable ASCII" });
-
 export type JobSchemas = { readonly [N in JobName]: z.ZodType<JobRequest<N>> };
 
 /** The schemas for one site: its node names are the only ones a payload may name. */
@@ -56,15 +48,10 @@ export function jobSchemas(nodeNames: readonly string[]): JobSchemas {
       stepId: z.enum(DEPLOY_STEP_IDS),
       mode: z.enum(["check", "apply"]),
       primaryNode: siteNode,
-      harbor: z
-        .strictObject({
-          secretKey: secretText(256),
-          coreSecret: secretText(256),
-          jobserviceSecret: secretText(256),
-          csrfKey: secretText(256),
-          registryHttpSecret: secretText(256),
-          corePrivateKey: secretText(16_384),
-        })
+      // The sealed record's SHA-256: the payload names Harbor's secrets, never carries them.
+      harborSecretsDigest: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, { message: "not a SHA-256 digest (64 hex digits)" })
         .optional(),
       harborVersion: harborVersion.optional(),
     }),

@@ -60,6 +60,19 @@ describe("job payload schemas", () => {
     }
   });
 
+  it("a deploy step names Harbor's sealed secrets by digest and never carries them", () => {
+    const step = VALID_REQUESTS["deploy.step"];
+    assert.equal(problem("deploy.step", { ...step, harborSecretsDigest: "ab".repeat(32) }), undefined);
+    assert.match(
+      problem("deploy.step", { ...step, harborSecretsDigest: "../../etc/shadow" }) ?? "",
+      /harborSecretsDigest: not a SHA-256 digest/,
+    );
+    assert.match(
+      problem("deploy.step", { ...step, harbor: { coreSecret: "s3cret" } }) ?? "",
+      /Unrecognized key: "harbor"/,
+    );
+  });
+
   it("refuses a node that is not a node of this site, wherever a payload names one", () => {
     assert.match(
       problem("deploy.step", { ...VALID_REQUESTS["deploy.step"], primaryNode: "node09" }) ?? "",
