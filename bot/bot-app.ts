@@ -1,5 +1,6 @@
 import bolt from "@slack/bolt";
 import { Queue } from "bullmq";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
 import type { SiteKey } from "../config/site-key.ts";
@@ -9,6 +10,7 @@ import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
 import { deployLock as siteDeployLock } from "../jobs/deploy/deploy-lock.ts";
 import { NodeJobs } from "../jobs/node-jobs.ts";
 import { nodeQueueName, queuePrefix } from "../jobs/queue-names.ts";
+import { openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import { errorMessage } from "../support/errors.ts";
 import type { Logger } from "../support/logger.ts";
 import {
@@ -18,7 +20,6 @@ import {
   parseListenAddress,
   startMetricsServer,
 } from "../support/metrics-server.ts";
-import { createDurableRedis } from "../support/redis.ts";
 import { AccessControl } from "./access/access-control.ts";
 import { accessRulesOf, groupsNamed } from "./access/roles.ts";
 import { UserGroupDirectory } from "./access/user-groups.ts";
@@ -55,6 +56,8 @@ export interface SlackConnection {
 export interface BotOptions {
   readonly site: SiteConfig;
   readonly slack: SlackConnection;
+  /** The bot's (controller role's) login to the control-plane Redis. */
+  readonly redis: RedisCredentials;
   /** The superuser's password for the canary write through the VIP. */
   readonly pgPassword: string | undefined;
   /** The site's secrets, for deploys; undefined when the environment lacks one (deploys refused). */
@@ -130,7 +133,7 @@ const REDIS_COMMAND_TIMEOUT_MS = 5_000;
 
 export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { site, slack, logger } = options;
-  const redis = createDurableRedis(site.controlPlane.redisUrl, {
+  const redis = openControlPlaneRedis(site.controlPlane, options.redis, {
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
   });
   redis.on("error", (error) =>
@@ -138,6 +141,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   );
   const store = new SnapshotStore({
     site,
+    redis: options.redis,
     pgPassword: options.pgPassword,
     logger: logger.child({ component: "snapshot" }),
   });
@@ -206,6 +210,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const controllerQueue = await openControllerQueue(
     site,
     options.siteKey,
+    options.redis,
     logger.child({ component: "controller" }),
   );
   const deploy = new SlackDeploy({
@@ -214,6 +219,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     configText: options.configText,
     secretsEnv: options.secretsEnv,
     siteKey: options.siteKey,
+    redis: options.redis,
     sender,
     approvals,
     audit,
@@ -222,8 +228,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     queue: controllerQueue,
     logger: logger.child({ component: "deploy" }),
   });
-  const nodeJobs = new NodeJobs(site, options.siteKey);
-  const controllerRedis = createDurableRedis(site.controlPlane.redisUrl);
+  const nodeJobs = new NodeJobs(site, options.siteKey, options.redis);
+  const controllerRedis = openControlPlaneRedis(site.controlPlane, options.redis);
   controllerRedis.on("error", () => {});
   let remediation: RemediationApproval | undefined;
   const controller = new Controller({
@@ -280,6 +286,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   });
   const securityAlerts = startSecurityAlerts({
     site,
+    redis: options.redis,
     sender,
     logger: logger.child({ component: "security-alerts" }),
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteKey } from "../config/site-key.ts";
 import { APPROVED_JOB_RETENTION } from "../jobs/job-retention.ts";
@@ -8,8 +9,8 @@ import { checkJob, JobRefusedError } from "../jobs/signing/job-check.ts";
 import { refusalReporter } from "../jobs/signing/job-refusal.ts";
 import { RedisSeenJobs } from "../jobs/signing/seen-jobs.ts";
 import { addSigned } from "../jobs/signing/signed-add.ts";
+import { openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import type { Logger } from "../support/logger.ts";
-import { createDurableRedis } from "../support/redis.ts";
 import {
   type ControllerHandlers,
   type ControllerJobName,
@@ -68,11 +69,12 @@ export function enqueueControllerJob<N extends ControllerJobName>(
 export async function openControllerQueue(
   site: SiteConfig,
   siteKey: SiteKey,
+  credentials: RedisCredentials,
   logger: Logger,
 ): Promise<ControllerQueue> {
   const prefix = queuePrefix(site.site);
-  const connection = createDurableRedis(site.controlPlane.redisUrl);
-  const workerConnection = createDurableRedis(site.controlPlane.redisUrl);
+  const connection = openControlPlaneRedis(site.controlPlane, credentials);
+  const workerConnection = openControlPlaneRedis(site.controlPlane, credentials);
   for (const c of [connection, workerConnection]) c.on("error", () => {});
   // A job that names its own retention (a manual operation) keeps its own.
   const queue = new Queue(CONTROLLER_QUEUE, {

@@ -3,25 +3,27 @@ import type { ManualJobPayload } from "../bot/controller-jobs.ts";
 import { MANUAL_JOB_MAX_LIFETIME_MS } from "../bot/controller-jobs.ts";
 import { CONTROLLER_QUEUE, enqueueControllerJob } from "../bot/controller-queue.ts";
 import { MANUAL_JOB, type ManualOutcome } from "../bot/manual-operations.ts";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteKey } from "../config/site-key.ts";
 import { NODE_JOB_RETENTION } from "../jobs/job-retention.ts";
 import { queueEventsFromNow } from "../jobs/queue-events.ts";
 import { queuePrefix } from "../jobs/queue-names.ts";
+import { assertControlPlaneReachable, openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import { HarborHaError } from "../support/errors.ts";
-import { assertRedisReachable, createDurableRedis } from "../support/redis.ts";
 
 /** Hands an operation to the active controller, signed with the site key, and waits for its answer. */
 export async function askController(
   site: SiteConfig,
   siteKey: SiteKey,
+  credentials: RedisCredentials,
   data: ManualJobPayload,
   waitMs: number,
 ): Promise<ManualOutcome> {
-  await assertRedisReachable(site.controlPlane.redisUrl);
+  await assertControlPlaneReachable(site.controlPlane, credentials);
   const prefix = queuePrefix(site.site);
-  const connection = createDurableRedis(site.controlPlane.redisUrl);
-  const eventsConnection = createDurableRedis(site.controlPlane.redisUrl);
+  const connection = openControlPlaneRedis(site.controlPlane, credentials);
+  const eventsConnection = openControlPlaneRedis(site.controlPlane, credentials);
   const queue = new Queue(CONTROLLER_QUEUE, { connection, prefix });
   try {
     const events = await queueEventsFromNow(CONTROLLER_QUEUE, prefix, connection, eventsConnection);

@@ -2,6 +2,11 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type LoadedSite, loadSiteConfig } from "../config/load.ts";
+import {
+  allRedisCredentialReferences,
+  type RedisCredentials,
+  resolveRedisCredentials,
+} from "../config/redis-credentials.ts";
 import { missingSecrets, resolveSecrets, type SiteSecrets, shippedSecretNames } from "../config/secrets.ts";
 import { readSiteKey, type SiteKey } from "../config/site-key.ts";
 import { labPaths, readEnvFile } from "../lab/index.ts";
@@ -40,8 +45,33 @@ export async function secretsEnvironment(configFile: string): Promise<Record<str
   return { ...(await readEnvFile(paths.env)), ...process.env };
 }
 
+/**
+ * The controller's login to the control-plane Redis (the CLI acts as the controller's role), from
+ * the environment and, for the lab's site, the lab's env file.
+ */
+export async function controllerRedisCredentials(loaded: LoadedSite): Promise<RedisCredentials> {
+  return resolveRedisCredentials(loaded.site, "controller", await secretsEnvironment(loaded.file));
+}
+
+/**
+ * The secrets as the variables the site file names, for agents a deploy installs: the site's,
+ * and every agent's Redis password (deploy copies each node only its own).
+ */
+export function secretsEnvOf(
+  site: LoadedSite["site"],
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const names = [
+    ...shippedSecretNames(site),
+    ...allRedisCredentialReferences(site).map((ref) => ref.envName),
+  ];
+  return Object.fromEntries(names.map((name) => [name, env[name] ?? ""]));
+}
+
 /** What a long-running control-plane process (the bot) takes from its site file and environment. */
 export interface SiteInputs {
+  /** The bot's (controller role's) login to the control-plane Redis. */
+  readonly redis: RedisCredentials;
   readonly pgPassword: string | undefined;
   /** Undefined when a secret is missing: such a bot observes and answers, but cannot deploy. */
   readonly secrets: SiteSecrets | undefined;
@@ -57,10 +87,11 @@ export async function siteInputs(
 ): Promise<SiteInputs> {
   const { site } = loaded;
   return {
+    redis: resolveRedisCredentials(site, "controller", env),
     pgPassword: env[site.postgres.superuser.passwordEnv],
     secrets: missingSecrets(site, env).length === 0 ? resolveSecrets(site, env) : undefined,
     configText: await readFile(loaded.file, "utf8"),
-    secretsEnv: Object.fromEntries(shippedSecretNames(site).map((name) => [name, env[name] ?? ""])),
+    secretsEnv: secretsEnvOf(site, env),
     siteKey: await readSiteKey(site.security.siteKeyFile),
   };
 }

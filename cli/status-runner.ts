@@ -1,12 +1,14 @@
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import type { ClusterSnapshot, OverallState } from "../jobs/controller/snapshot.ts";
 import { SnapshotStore } from "../jobs/controller/snapshot-store.ts";
+import { assertControlPlaneReachable } from "../support/control-plane-redis.ts";
 import { createLogger } from "../support/logger.ts";
-import { assertRedisReachable } from "../support/redis.ts";
 import { statusTable } from "./status-table.ts";
 
 export interface ShowStatusOptions {
   readonly site: SiteConfig;
+  readonly redis: RedisCredentials;
   readonly pgPassword: string | undefined;
   readonly json: boolean;
   readonly watch: boolean;
@@ -17,10 +19,11 @@ export interface ShowStatusOptions {
 /** Prints the snapshot once (or until Ctrl-C with watch) and returns the site's overall state. */
 export async function showStatus(options: ShowStatusOptions): Promise<OverallState> {
   const { site } = options;
-  await assertRedisReachable(site.controlPlane.redisUrl);
+  await assertControlPlaneReachable(site.controlPlane, options.redis);
   const logger = createLogger({ component: "status", format: "json", level: options.logLevel });
   const store = new SnapshotStore({
     site,
+    redis: options.redis,
     pgPassword: options.pgPassword,
     logger,
     checkTimeoutMs: Math.min(options.waitMs, 2_000),

@@ -189,6 +189,53 @@ const slackSchema = z.strictObject({
   approval: z.strictObject({ switchover: z.boolean().default(true) }).prefault({}),
 });
 
+/** A Redis ACL user name: no spaces, nothing the ACL file's syntax would read as a rule. */
+const aclUser = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+  message: "use letters, digits, '.', '_' and '-' (an ACL user name)",
+});
+const envPrefix = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+  message: "must be the start of an environment variable's name (A-Z, 0-9, _)",
+});
+
+/**
+ * The control plane's Redis (issue 14): TLS with the site's own CA, and ACL users by role. The
+ * passwords are environment references only; the URL carries no credentials (cross-rules.ts),
+ * because site.yaml is copied to every node.
+ */
+const controlPlaneSchema = z.strictObject({
+  redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, { message: "must be a redis:// or rediss:// URL" }),
+  tls: z
+    .strictObject({
+      /** The CA that signed the Redis server's certificate (PEM). */
+      caFile: absolutePath,
+      /** A client certificate and its key, for a Redis that asks for one (tls-auth-clients). */
+      certFile: absolutePath.optional(),
+      keyFile: absolutePath.optional(),
+      /** The name the server's certificate must carry, when it is not the URL's host. */
+      serverName: z.string().min(1).optional(),
+    })
+    .optional(),
+  auth: z
+    .strictObject({
+      /** The bot, the controller and the CLI. */
+      controller: z.strictObject({
+        user: aclUser.default("harbor-ha-controller"),
+        passwordEnv: envName,
+      }),
+      /**
+       * One ACL user per node's agent, `USERPREFIX + node`, whose password is in
+       * `PASSWORDENVPREFIX + NODE` (upper case, '-' as '_'): only that node's secrets file has it.
+       */
+      agents: z
+        .strictObject({
+          userPrefix: aclUser.default("harbor-ha-agent-"),
+          passwordEnvPrefix: envPrefix.default("HARBOR_HA_REDIS_AGENT_PASSWORD_"),
+        })
+        .prefault({}),
+    })
+    .optional(),
+});
+
 export const siteSchema = z.strictObject({
   site: name,
   vip: z.strictObject({
@@ -201,9 +248,7 @@ export const siteSchema = z.strictObject({
   keepalived: keepalivedSchema,
   harbor: harborSchema,
   harborRedis: z.strictObject({ host: ipv4, port: port.default(6379) }),
-  controlPlane: z.strictObject({
-    redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, { message: "must be a redis:// or rediss:// URL" }),
-  }),
+  controlPlane: controlPlaneSchema,
   slack: slackSchema,
   policy: policySchema.prefault({}),
   agent: agentSchema.prefault({}),
@@ -231,3 +276,4 @@ export const siteSchema = z.strictObject({
 export type SiteConfig = Readonly<z.output<typeof siteSchema>>;
 export type NodeConfig = SiteConfig["nodes"][number];
 export type Policy = SiteConfig["policy"];
+export type ControlPlaneSettings = SiteConfig["controlPlane"];

@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import type Docker from "dockerode";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import { watchDockerEvents } from "../probes/docker-events.ts";
 import { createNodeProbes } from "../probes/node-probes.ts";
@@ -10,9 +11,9 @@ import {
 } from "../probes/observation-publisher.ts";
 import { slowProbeIntervalMs, startObserver } from "../probes/observer.ts";
 import { describeError } from "../probes/reading.ts";
+import { describeControlPlane } from "../support/control-plane-redis.ts";
 import type { Logger } from "../support/logger.ts";
 import { formatListenAddress, type ListenAddress, startMetricsServer } from "../support/metrics-server.ts";
-import { redactRedisUrl } from "../support/redis.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { PrimaryLeaseKeeper } from "./primary-lease-keeper.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
@@ -21,6 +22,8 @@ import type { UpstreamWatch } from "./upstream-watch.ts";
 export interface AgentObservationOptions {
   readonly site: SiteConfig;
   readonly node: NodeConfig;
+  /** The agent's own login to the control-plane Redis. */
+  readonly redis: RedisCredentials;
   readonly pgPassword: string;
   readonly docker: Docker;
   /** undefined: no metrics endpoint. */
@@ -47,7 +50,7 @@ export interface AgentObservation {
 export async function startAgentObservation(options: AgentObservationOptions): Promise<AgentObservation> {
   const { site, node, docker, logger } = options;
   const intervalMs = site.policy.probeIntervalMs;
-  const redis = createPublisherRedis(site.controlPlane.redisUrl);
+  const redis = createPublisherRedis(site.controlPlane, options.redis);
   // ioredis reports every failed reconnect; the publisher logs an outage once, when it begins.
   redis.on("error", () => {});
   const queue = new Queue(nodeQueueName(node.name), { connection: redis, prefix: queuePrefix(site.site) });
@@ -111,7 +114,7 @@ export async function startAgentObservation(options: AgentObservationOptions): P
   logger.info(
     {
       event: "observations.publishing",
-      redis: redactRedisUrl(site.controlPlane.redisUrl),
+      redis: describeControlPlane(site.controlPlane, options.redis),
       ttlMs: observationTtlMs(intervalMs),
     },
     "publishing observations to the control-plane Redis",

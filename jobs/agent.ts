@@ -2,12 +2,13 @@ import { join } from "node:path";
 import { type Job, Worker } from "bullmq";
 import Docker from "dockerode";
 import { nodeDataPath } from "../config/node-paths.ts";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
 import type { SiteKey } from "../config/site-key.ts";
+import { describeControlPlane, openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import type { Logger } from "../support/logger.ts";
 import type { ListenAddress } from "../support/metrics-server.ts";
-import { createDurableRedis, redactRedisUrl } from "../support/redis.ts";
 import { type AgentObservation, startAgentObservation } from "./agent-observation.ts";
 import { controllerLeaseKey } from "./controller-lease-key.ts";
 import { harborSecretsKey } from "./deploy/harbor-secrets-store.ts";
@@ -28,6 +29,8 @@ export interface AgentOptions {
   readonly secrets: SiteSecrets;
   /** Every job must carry its signature: the agent runs nothing else. */
   readonly siteKey: SiteKey;
+  /** This node's agent's own login to the control-plane Redis (its ACL user opens only its keys). */
+  readonly redis: RedisCredentials;
   /** Tagged with `component: "agent"` and the node by the caller. */
   readonly logger: Logger;
   /** Where GET /metrics listens; undefined: nowhere. */
@@ -73,7 +76,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { site, node } = options;
   // The caller's logger already carries component and node (pino would repeat a key set twice).
   const { logger } = options;
-  const connection = createDurableRedis(site.controlPlane.redisUrl);
+  const connection = openControlPlaneRedis(site.controlPlane, options.redis);
   connection.on("error", (error) =>
     logger.warn({ event: "redis.error", err: error.message }, "control-plane Redis error"),
   );
@@ -181,6 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const observation = await startAgentObservation({
     site,
     node,
+    redis: options.redis,
     pgPassword: options.secrets.pgPassword,
     docker: context.docker,
     metricsListen: options.metricsListen,
@@ -192,7 +196,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     {
       event: "agent.ready",
       queue: nodeQueueName(node.name),
-      redis: redactRedisUrl(site.controlPlane.redisUrl),
+      redis: describeControlPlane(site.controlPlane, options.redis),
       ...(observation.metricsUrl ? { metrics: observation.metricsUrl } : {}),
     },
     `agent for ${node.name} is consuming its queue`,

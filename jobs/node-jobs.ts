@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Queue, type QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import type { SiteKey } from "../config/site-key.ts";
+import { openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import { HarborHaError } from "../support/errors.ts";
-import { createDurableRedis } from "../support/redis.ts";
 import { NODE_JOB_RETENTION } from "./job-retention.ts";
 import { JOB_POLICIES, type JobName, type JobRequest, type JobResult } from "./job-types.ts";
 import { queueEventsFromNow } from "./queue-events.ts";
@@ -50,8 +51,9 @@ export class NodeJobs {
   constructor(
     private readonly site: SiteConfig,
     private readonly siteKey: SiteKey,
+    private readonly credentials: RedisCredentials,
   ) {
-    this.connection = createDurableRedis(site.controlPlane.redisUrl);
+    this.connection = openControlPlaneRedis(site.controlPlane, credentials);
     this.connection.on("error", () => {});
   }
 
@@ -67,7 +69,7 @@ export class NodeJobs {
     const prefix = queuePrefix(this.site.site);
     const queue = new Queue(nodeQueueName(node), { connection: this.connection, prefix });
     // QueueEvents blocks on its connection, so it gets one of its own.
-    const eventsConnection = createDurableRedis(this.site.controlPlane.redisUrl);
+    const eventsConnection = openControlPlaneRedis(this.site.controlPlane, this.credentials);
     eventsConnection.on("error", () => {});
     await queue.waitUntilReady();
     const events = await queueEventsFromNow(nodeQueueName(node), prefix, this.connection, eventsConnection);

@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
+import type { RedisCredentials } from "../config/redis-credentials.ts";
+import type { ControlPlaneSettings } from "../config/schema.ts";
+import { openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import type { Logger } from "../support/logger.ts";
-import { createDurableRedis } from "../support/redis.ts";
 import { type NodeObservation, observationChannel, observationKey } from "./observation.ts";
 import { describeError } from "./reading.ts";
 
@@ -20,8 +22,11 @@ const COMMAND_TIMEOUT_MS = 2_000;
  * is survived), but never queues commands while disconnected: an outage fails a publish at once
  * instead of piling up observations that are stale by the time Redis returns.
  */
-export function createPublisherRedis(url: string): Redis {
-  return createDurableRedis(url, { enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS });
+export function createPublisherRedis(settings: ControlPlaneSettings, credentials: RedisCredentials): Redis {
+  return openControlPlaneRedis(settings, credentials, {
+    enableOfflineQueue: false,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+  });
 }
 
 /**

@@ -1,8 +1,9 @@
+import type { RedisCredentials } from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import { securityEventsKey } from "../../jobs/signing/job-refusal.ts";
+import { openControlPlaneRedis } from "../../support/control-plane-redis.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
-import { createDurableRedis } from "../../support/redis.ts";
 import type { SlackSender } from "../slack-sender.ts";
 
 /** Every bot reads the stream in one consumer group, so each event is posted once, by one bot. */
@@ -34,13 +35,15 @@ type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
  */
 export function startSecurityAlerts(deps: {
   readonly site: SiteConfig;
+  /** The bot's login: its stream read blocks, so it gets a connection of its own. */
+  readonly redis: RedisCredentials;
   readonly sender: SlackSender;
   readonly logger: Logger;
 }): { stop(): Promise<void> } {
   const { site, sender, logger } = deps;
   const key = securityEventsKey(site.site);
   const consumer = `bot-${process.pid}`;
-  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  const redis = openControlPlaneRedis(site.controlPlane, deps.redis);
   redis.on("error", () => {});
   let stopping = false;
 

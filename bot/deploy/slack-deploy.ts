@@ -1,4 +1,5 @@
 import type { SlashCommand } from "@slack/bolt";
+import type { RedisCredentials } from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
 import type { SiteKey } from "../../config/site-key.ts";
@@ -30,6 +31,8 @@ export interface SlackDeployDeps {
   readonly configText: string;
   readonly secretsEnv: Readonly<Record<string, string>>;
   readonly siteKey: SiteKey;
+  /** The bot's login to the control-plane Redis, which a deploy's node jobs go through. */
+  readonly redis: RedisCredentials;
   readonly sender: SlackSender;
   readonly approvals: ApprovalStore;
   readonly audit: AuditLog;
@@ -211,6 +214,7 @@ export class SlackDeploy implements ApprovalKind {
         configText: deps.configText,
         secretsEnv: deps.secretsEnv,
         siteKey: deps.siteKey,
+        redis: deps.redis,
         dryRun: false,
         ...(request.params.harborVersion ? { harborVersion: request.params.harborVersion } : {}),
         logger: deps.logger,
@@ -269,6 +273,7 @@ export class SlackDeploy implements ApprovalKind {
         configText: deps.configText,
         secretsEnv: deps.secretsEnv,
         siteKey: deps.siteKey,
+        redis: deps.redis,
         dryRun: true,
         ...(harborVersion ? { harborVersion } : {}),
         logger: deps.logger,

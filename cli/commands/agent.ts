@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { agentRole, resolveRedisCredentials } from "../../config/redis-credentials.ts";
 import { metricsBearerToken, resolveSecrets } from "../../config/secrets.ts";
 import { readSiteKey } from "../../config/site-key.ts";
 import { GRACEFUL_STOP_MS, startAgent } from "../../jobs/agent.ts";
@@ -44,6 +45,8 @@ export function registerAgentCommand(program: Command): void {
       const secrets = resolveSecrets(site, process.env);
       // Without the key no job can be verified: refuse to start rather than refuse every job.
       const siteKey = await readSiteKey(site.security.siteKeyFile);
+      // Only this node's agent password: its secrets file holds no other role's.
+      const redis = resolveRedisCredentials(site, agentRole(node.name), process.env);
       const metricsListen =
         options.metricsListen === undefined
           ? site.agent.metricsPort === 0
@@ -63,6 +66,7 @@ export function registerAgentCommand(program: Command): void {
         node,
         secrets,
         siteKey,
+        redis,
         logger,
         metricsListen: bearer.missing ? undefined : metricsListen,
         metricsBearerToken: bearer.token,

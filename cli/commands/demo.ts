@@ -40,12 +40,14 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
       const labWasUp = existsSync(labPaths().stateFile);
       const summary = await labUp({ logger, onStep: (event) => console.log(formatStep(event)) });
       console.log(formatUpSummary(summary));
-      const { site } = await loadSiteConfig(summary.config);
+      const loaded = await loadSiteConfig(summary.config);
+      const { site } = loaded;
       console.log(`\nharbor-ha nodes ping (through ${summary.redisUrl}):`);
-      const { readSiteKey } = await import("../../config/site-key.ts");
+      const inputs = await siteInputs(loaded, { ...(await readEnvFile(summary.env)), ...process.env });
       const answers = await pingNodes(
         site,
-        await readSiteKey(site.security.siteKeyFile),
+        inputs.siteKey,
+        inputs.redis,
         site.nodes.map((node) => node.name),
         FIRST_PING_WAIT_MS,
       );
@@ -63,11 +65,10 @@ export function registerDemoCommand(program: Command, setExit: (code: number) =>
         setExit(EXIT.failed);
         return;
       }
-      const loaded = await loadSiteConfig(summary.config);
       const { startDemoChat } = await import("../demo-chat.ts");
       const chat = await startDemoChat({
         site,
-        inputs: await siteInputs(loaded, { ...(await readEnvFile(summary.env)), ...process.env }),
+        inputs,
         logger,
         emulatorPort: Number(options.emulatorPort),
         botPort: Number(options.botPort),

@@ -1,14 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
-import { resolveSecrets, shippedSecretNames } from "../../config/secrets.ts";
+import { type RedisCredentials, resolveRedisCredentials } from "../../config/redis-credentials.ts";
+import type { ControlPlaneSettings } from "../../config/schema.ts";
+import { resolveSecrets } from "../../config/secrets.ts";
 import { ensureSiteKey, readSiteKey } from "../../config/site-key.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
+import { assertControlPlaneReachable, openControlPlaneRedis } from "../../support/control-plane-redis.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
-import { assertRedisReachable, createDurableRedis } from "../../support/redis.ts";
 import { progressLines } from "../deploy-progress.ts";
 import { EXIT } from "../output.ts";
-import { loadSiteFromOptions } from "../site-option.ts";
+import { loadSiteFromOptions, secretsEnvironment, secretsEnvOf } from "../site-option.ts";
 
 interface DeployCommandOptions {
   dryRun?: boolean;
@@ -17,9 +19,14 @@ interface DeployCommandOptions {
   recordHostKeys?: boolean;
 }
 
-async function underCliDeployLock<T>(redisUrl: string, site: string, work: () => Promise<T>): Promise<T> {
+async function underCliDeployLock<T>(
+  controlPlane: ControlPlaneSettings,
+  credentials: RedisCredentials,
+  site: string,
+  work: () => Promise<T>,
+): Promise<T> {
   const { deployLock, underDeployLock } = await import("../../jobs/deploy/deploy-lock.ts");
-  const redis = createDurableRedis(redisUrl);
+  const redis = openControlPlaneRedis(controlPlane, credentials);
   redis.on("error", () => {});
   try {
     return await underDeployLock(
@@ -58,7 +65,8 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       const loaded = await loadSiteFromOptions(global.config);
       const { site } = loaded;
       const secrets = resolveSecrets(site, process.env);
-      await assertRedisReachable(site.controlPlane.redisUrl);
+      const credentials = resolveRedisCredentials(site, "controller", await secretsEnvironment(loaded.file));
+      await assertControlPlaneReachable(site.controlPlane, credentials);
       const logger = createLogger({
         component: "deploy",
         level: global.logLevel ?? "warn",
@@ -69,7 +77,6 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
         if (options.json) console.log(JSON.stringify(event));
         else for (const line of progressLines(event)) console.log(line);
       };
-      const env = Object.fromEntries(shippedSecretNames(site).map((name) => [name, process.env[name] ?? ""]));
       if (options.recordHostKeys) {
         const { assertAllPinned, formatSighting, surveyHostKeys } = await import(
           "../../jobs/adapters/ssh-host-key-survey.ts"
@@ -101,8 +108,9 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
           site,
           secrets,
           configText: await readFile(loaded.file, "utf8"),
-          secretsEnv: env,
+          secretsEnv: secretsEnvOf(site, process.env),
           siteKey,
+          redis: credentials,
           dryRun: options.dryRun ?? false,
           ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
           logger,
@@ -112,7 +120,7 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       // the controller honour, so it never restarts services under another deploy or a failover.
       const { summary } = options.dryRun
         ? await deploy()
-        : await underCliDeployLock(site.controlPlane.redisUrl, site.site, deploy);
+        : await underCliDeployLock(site.controlPlane, credentials, site.site, deploy);
       setExit(summary.failed ? EXIT.failed : EXIT.ok);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
+import type { Redis } from "ioredis";
 import type { SiteConfig } from "../../config/schema.ts";
 import { EXIT } from "../output.ts";
-import { loadSiteFromOptions } from "../site-option.ts";
+import { controllerRedisCredentials, loadSiteFromOptions } from "../site-option.ts";
 
 interface HistoryOptions {
   count: string;
@@ -10,23 +11,17 @@ interface HistoryOptions {
 }
 
 /** `--verify`: walks the whole chain; 0 when it is whole, 1 when it breaks (each break printed). */
-async function verifyChain(site: SiteConfig, json: boolean): Promise<number> {
-  const [{ readSiteKey }, { createDurableRedis }, { AuditLog }, { describeChain }] = await Promise.all([
+async function verifyChain(site: SiteConfig, redis: Redis, json: boolean): Promise<number> {
+  const [{ readSiteKey }, { AuditLog }, { describeChain }] = await Promise.all([
     import("../../config/site-key.ts"),
-    import("../../support/redis.ts"),
     import("../../jobs/audit-log.ts"),
     import("../../jobs/audit-chain.ts"),
   ]);
   const siteKey = await readSiteKey(site.security.siteKeyFile);
-  const redis = createDurableRedis(site.controlPlane.redisUrl);
-  try {
-    const report = await new AuditLog(redis, site.site, siteKey, site.audit).verify();
-    if (json) console.log(JSON.stringify(report, null, 2));
-    else for (const line of describeChain(site.site, report)) console.log(line);
-    return report.breaks.length === 0 ? EXIT.ok : EXIT.failed;
-  } finally {
-    redis.disconnect();
-  }
+  const report = await new AuditLog(redis, site.site, siteKey, site.audit).verify();
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else for (const line of describeChain(site.site, report)) console.log(line);
+  return report.breaks.length === 0 ? EXIT.ok : EXIT.failed;
 }
 
 export function registerHistoryCommand(program: Command, setExit: (code: number) => void): void {
@@ -46,15 +41,23 @@ export function registerHistoryCommand(program: Command, setExit: (code: number)
         setExit(EXIT.badInput);
         return;
       }
-      const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
-      const { assertRedisReachable, createDurableRedis } = await import("../../support/redis.ts");
-      await assertRedisReachable(site.controlPlane.redisUrl);
+      const loaded = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
+      const { site } = loaded;
+      const credentials = await controllerRedisCredentials(loaded);
+      const { assertControlPlaneReachable, openControlPlaneRedis } = await import(
+        "../../support/control-plane-redis.ts"
+      );
+      await assertControlPlaneReachable(site.controlPlane, credentials);
+      const redis = openControlPlaneRedis(site.controlPlane, credentials);
       if (options.verify) {
-        setExit(await verifyChain(site, options.json ?? false));
+        try {
+          setExit(await verifyChain(site, redis, options.json ?? false));
+        } finally {
+          redis.disconnect();
+        }
         return;
       }
       const { recentAuditEntries } = await import("../../jobs/audit-log.ts");
-      const redis = createDurableRedis(site.controlPlane.redisUrl);
       try {
         const entries = await recentAuditEntries(redis, site.site, count);
         if (options.json) {

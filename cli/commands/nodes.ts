@@ -1,12 +1,13 @@
 import type { Command } from "commander";
+import type { RedisCredentials } from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import { readSiteKey, type SiteKey } from "../../config/site-key.ts";
 import type { JobOutcome } from "../../jobs/node-jobs.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
+import { assertControlPlaneReachable } from "../../support/control-plane-redis.ts";
 import { errorMessage } from "../../support/errors.ts";
-import { assertRedisReachable } from "../../support/redis.ts";
 import { EXIT, formatDuration, formatMs } from "../output.ts";
-import { loadSiteFromOptions } from "../site-option.ts";
+import { controllerRedisCredentials, loadSiteFromOptions } from "../site-option.ts";
 
 export function registerNodesCommands(program: Command, setExit: (code: number) => void): void {
   const nodes = program.command("nodes").description("the site's nodes and their agents");
@@ -17,10 +18,12 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
     .option("--json", "print the answers as JSON")
     .option("--wait <ms>", "how long to wait for each agent", "8000")
     .action(async (options: { json?: boolean; wait: string; node?: string }) => {
-      const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
+      const loaded = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
+      const { site } = loaded;
       const names = options.node ? [options.node] : site.nodes.map((node) => node.name);
       const siteKey = await readSiteKey(site.security.siteKeyFile);
-      const answers = await pingNodes(site, siteKey, names, Number(options.wait));
+      const credentials = await controllerRedisCredentials(loaded);
+      const answers = await pingNodes(site, siteKey, credentials, names, Number(options.wait));
       if (options.json) {
         console.log(JSON.stringify(answers, null, 2));
       } else {
@@ -48,11 +51,12 @@ export function registerNodesCommands(program: Command, setExit: (code: number) 
 export async function pingNodes(
   site: SiteConfig,
   siteKey: SiteKey,
+  credentials: RedisCredentials,
   names: readonly string[],
   waitMs: number,
 ): Promise<PingAnswer[]> {
-  await assertRedisReachable(site.controlPlane.redisUrl);
-  const jobs = new NodeJobs(site, siteKey);
+  await assertControlPlaneReachable(site.controlPlane, credentials);
+  const jobs = new NodeJobs(site, siteKey, credentials);
   try {
     return await Promise.all(
       names.map(async (name): Promise<PingAnswer> => {

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { EXIT } from "../output.ts";
-import { loadSiteFromOptions } from "../site-option.ts";
+import { controllerRedisCredentials, loadSiteFromOptions } from "../site-option.ts";
 
 interface OperationOptions {
   node?: string;
@@ -27,12 +27,13 @@ export function registerOperationCommands(program: Command, setExit: (code: numb
       .action(async (...args: unknown[]) => {
         const options = (verb === "rejoin" ? args[1] : args[0]) as OperationOptions;
         const node = verb === "rejoin" ? (args[0] as string) : options.node;
-        const { site } = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
+        const loaded = await loadSiteFromOptions(program.opts<{ config?: string }>().config);
         const { askController } = await import("../controller-request.ts");
         const { readSiteKey } = await import("../../config/site-key.ts");
         const outcome = await askController(
-          site,
-          await readSiteKey(site.security.siteKeyFile),
+          loaded.site,
+          await readSiteKey(loaded.site.security.siteKeyFile),
+          await controllerRedisCredentials(loaded),
           {
             verb,
             ...(node ? { node } : {}),

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { resolveRedisCredentials } from "../../config/redis-credentials.ts";
 import { EXIT } from "../output.ts";
 import { loadSiteFromOptions, secretsEnvironment } from "../site-option.ts";
 
@@ -27,6 +28,7 @@ export function registerStatusCommand(program: Command, setExit: (code: number) 
       const { showStatus } = await import("../status-runner.ts");
       const overall = await showStatus({
         site: loaded.site,
+        redis: resolveRedisCredentials(loaded.site, "controller", env),
         pgPassword: env[loaded.site.postgres.superuser.passwordEnv],
         json: options.json ?? false,
         watch: options.watch ?? false,

@@ -1,14 +1,17 @@
 import type { Redis } from "ioredis";
+import type { RedisCredentials } from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import { type NodeObservation, observationChannel, observationKey } from "../../probes/observation.ts";
+import { openControlPlaneRedis } from "../../support/control-plane-redis.ts";
 import { parseJsonObject } from "../../support/json.ts";
 import type { Logger } from "../../support/logger.ts";
-import { createDurableRedis } from "../../support/redis.ts";
 import { buildSnapshot, type ClusterSnapshot, type ThroughVipChecks } from "./snapshot.ts";
 import { checkThroughVip } from "./through-vip-checks.ts";
 
 export interface SnapshotStoreOptions {
   readonly site: SiteConfig;
+  /** The controller's login to the control-plane Redis. */
+  readonly redis: RedisCredentials;
   /** The superuser's password, for the canary write through the VIP; without it that check says so. */
   readonly pgPassword: string | undefined;
   readonly logger: Logger;
@@ -38,9 +41,9 @@ export class SnapshotStore {
 
   /** Reads what the agents last published, then follows their channel. */
   async start(): Promise<void> {
-    const { site, logger } = this.options;
-    this.reader = createDurableRedis(site.controlPlane.redisUrl);
-    this.subscriber = createDurableRedis(site.controlPlane.redisUrl);
+    const { site, logger, redis } = this.options;
+    this.reader = openControlPlaneRedis(site.controlPlane, redis);
+    this.subscriber = openControlPlaneRedis(site.controlPlane, redis);
     for (const connection of [this.reader, this.subscriber]) {
       connection.on("error", (error) =>
         logger.warn({ event: "snapshot.redis.error", err: error.message }, "control-plane Redis error"),

@@ -1,9 +1,10 @@
+import type { RedisCredentials } from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
 import type { SiteKey } from "../../config/site-key.ts";
+import { openControlPlaneRedis } from "../../support/control-plane-redis.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
-import { createDurableRedis } from "../../support/redis.ts";
 import { connectSsh, type RemoteShell } from "../adapters/remote-shell.ts";
 import { NodeJobs } from "../node-jobs.ts";
 import {
@@ -29,6 +30,8 @@ export interface DeployOptions {
   readonly secrets: SiteSecrets;
   /** Seals Harbor's shared secrets in Redis (read once by the entry point). */
   readonly siteKey: SiteKey;
+  /** The controller's login to the control-plane Redis. */
+  readonly redis: RedisCredentials;
   /** What the agents get installed with, where one is missing. */
   readonly agentInstall: AgentInstall;
   readonly dryRun: boolean;
@@ -91,8 +94,8 @@ export function deployStepRequest(
  */
 export async function deploySite(options: DeployOptions): Promise<DeployResult> {
   const { site, dryRun } = options;
-  const jobs = new NodeJobs(site, options.siteKey);
-  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  const jobs = new NodeJobs(site, options.siteKey, options.redis);
+  const redis = openControlPlaneRedis(site.controlPlane, options.redis);
   redis.on("error", () => {});
   const shells = new Map<string, Promise<RemoteShell>>();
   const shellFor = (name: string) => {

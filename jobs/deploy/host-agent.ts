@@ -24,6 +24,8 @@ export interface AgentInstall {
   readonly env: Readonly<Record<string, string>>;
   /** The site key, installed at the same path on the node (the agent refuses to start without it). */
   readonly siteKey: SiteKeyInstall;
+  /** Per node, the variables only that node gets (its agent's Redis password). */
+  readonly nodeEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /**
@@ -99,7 +101,8 @@ export async function hostAgentStep(
     return wouldChange(`would install the agent in ${dir}${andKey} over SSH and start it`);
   }
 
-  const envText = `${Object.entries(install.env)
+  const env = { ...install.env, ...install.nodeEnv?.[node.name] };
+  const envText = `${Object.entries(env)
     .map(([key, value]) => `${key}=${shellQuote(value)}`)
     .join("\n")}\nHARBOR_HA_LOG_FORMAT=json\n`;
   const steps: Array<[string, string, string | undefined]> = [

@@ -1,8 +1,14 @@
+import {
+  agentRedisEnv,
+  allRedisCredentialReferences,
+  type RedisCredentials,
+} from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
 import type { SiteSecrets } from "../../config/secrets.ts";
 import type { SiteKey } from "../../config/site-key.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { DeployResult } from "./deploy-site.ts";
+import type { AgentInstall } from "./host-agent.ts";
 import type { DeployEvent } from "./run-plan.ts";
 
 export interface RunDeployOptions {
@@ -13,10 +19,30 @@ export interface RunDeployOptions {
   readonly secretsEnv: Readonly<Record<string, string>>;
   /** Signs the jobs; installed on each node by host.agent, at the same path. */
   readonly siteKey: SiteKey;
+  /** The controller's login to the control-plane Redis. */
+  readonly redis: RedisCredentials;
   readonly dryRun: boolean;
   readonly harborVersion?: string;
   readonly logger: Logger;
   readonly onEvent?: (event: DeployEvent) => void;
+}
+
+/**
+ * What agents are installed with: the site's secrets for every node, and each node's own Redis
+ * password for that node only, so one node's secrets file cannot open another node's queue.
+ */
+export function agentInstallFor(
+  site: SiteConfig,
+  configText: string,
+  secretsEnv: Readonly<Record<string, string>>,
+  siteKey: SiteKey,
+): AgentInstall {
+  const agentVariables = new Set(allRedisCredentialReferences(site).map((ref) => ref.envName));
+  const shared = Object.fromEntries(Object.entries(secretsEnv).filter(([key]) => !agentVariables.has(key)));
+  const nodeEnv = Object.fromEntries(
+    site.nodes.map((node) => [node.name, agentRedisEnv(site, node.name, secretsEnv)]),
+  );
+  return { configText, env: shared, nodeEnv, siteKey: { file: site.security.siteKeyFile, key: siteKey } };
 }
 
 /**
@@ -33,11 +59,8 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployResult
     site: options.site,
     secrets: options.secrets,
     siteKey: options.siteKey,
-    agentInstall: {
-      configText: options.configText,
-      env: { ...options.secretsEnv },
-      siteKey: { file: options.site.security.siteKeyFile, key: options.siteKey },
-    },
+    redis: options.redis,
+    agentInstall: agentInstallFor(options.site, options.configText, options.secretsEnv, options.siteKey),
     dryRun: options.dryRun,
     ...(options.harborVersion ? { harborVersion: options.harborVersion } : {}),
     logger: options.logger,

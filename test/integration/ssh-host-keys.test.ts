@@ -229,7 +229,7 @@ describe("the SSH fence", () => {
   test("the fence without an agent still falls back to the primary lease: fenced only once it has run out", async () => {
     const { site } = siteWith({ hostKey: impostorFingerprint });
     // The node is silent: no job is sent, so any key will do.
-    const jobs = new NodeJobs(site, siteKeyFromText(renderSiteKey(), "test"));
+    const jobs = new NodeJobs(site, siteKeyFromText(renderSiteKey(), "test"), { role: "controller" });
     const context = { fencingToken: 1, planId: "host-key", silentNodes: new Set(["node01"]) };
     const action = { kind: "fence", node: "node01" } as const;
     try {

@@ -32,7 +32,7 @@ import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { ensureHarborBundle } from "../../lab/harbor-bundle.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { createLogger } from "../../support/logger.ts";
-import { createDurableRedis } from "../../support/redis.ts";
+import { labRedisCredentials, openLabRedis } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 
 const execFileAsync = promisify(execFile);
@@ -174,9 +174,9 @@ before(async () => {
   await ensureHarborBundle(paths, site.harbor.version);
   await standInForPostgresAndVip();
   const siteKey = await readSiteKey(site.security.siteKeyFile);
-  jobs = new NodeJobs(site, siteKey);
+  jobs = new NodeJobs(site, siteKey, await labRedisCredentials(site));
   // The control plane makes these once per site, sealed in Redis; every node reads the same ones.
-  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  const redis = await openLabRedis("controller");
   try {
     harborSecretsDigest = (
       await loadOrCreateHarborSecrets(redis, site.site, siteKey, () => generateHarborSecrets())

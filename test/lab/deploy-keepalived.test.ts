@@ -26,6 +26,7 @@ import type { StepMode, StepOutcome } from "../../jobs/deploy/step-contract.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { labPaths } from "../../lab/index.ts";
 import { createLogger } from "../../support/logger.ts";
+import { labRedisCredentials } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { vipHolders } from "../support/vip.ts";
 
@@ -125,7 +126,7 @@ function diagnose(t: TestContext, outcome: StepOutcome): void {
 before(async () => {
   await lab.up();
   site = (await loadSiteConfig(paths.config)).site;
-  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile), await labRedisCredentials(site));
 });
 
 after(async () => {

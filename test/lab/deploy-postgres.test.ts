@@ -28,6 +28,7 @@ import { labPaths } from "../../lab/index.ts";
 import { readEnvFile } from "../../lab/secrets.ts";
 import { createLogger } from "../../support/logger.ts";
 import { labQuery } from "../support/lab-postgres.ts";
+import { labRedisCredentials } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 
 const _execFileAsync = promisify(execFile);
@@ -109,7 +110,7 @@ before(async () => {
   site = (await loadSiteConfig(paths.config)).site;
   pgPassword = (await readEnvFile(paths.env))[site.postgres.superuser.passwordEnv] ?? "";
   assert.ok(pgPassword, "the lab's env file holds the superuser's password");
-  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile), await labRedisCredentials(site));
 });
 
 after(async () => {

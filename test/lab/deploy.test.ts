@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
+import type { Redis } from "ioredis";
 import type pg from "pg";
 import { stringify } from "yaml";
 import { loadSiteConfig } from "../../config/load.ts";
@@ -29,8 +30,8 @@ import { sshdConfig } from "../../lab/sshd.ts";
 import { readState } from "../../lab/state.ts";
 import { labTopology } from "../../lab/topology.ts";
 import { createLogger } from "../../support/logger.ts";
-import { createDurableRedis } from "../../support/redis.ts";
 import { labQuery } from "../support/lab-postgres.ts";
+import { openLabRedis } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
 import { keygenFingerprint, newSshKey } from "../support/test-sshd.ts";
@@ -53,7 +54,7 @@ const query = <T extends pg.QueryResultRow>(host: string, sql: string) =>
   labQuery<T>(host, sql, { password: env.HARBOR_HA_PG_PASSWORD });
 
 /** Every value of every key, whatever its type: where a leaked secret would be. */
-async function allRedisValues(redis: ReturnType<typeof createDurableRedis>): Promise<string[]> {
+async function allRedisValues(redis: Redis): Promise<string[]> {
   const values: string[] = [];
   for (const key of await redis.keys("*")) {
     const type = await redis.type(key);
@@ -304,7 +305,7 @@ test("after the deploy the control-plane Redis holds none of Harbor's secrets: s
       : [value],
   );
   assert.ok(needles.length >= 6, "the secrets were installed");
-  const redis = createDurableRedis(site.controlPlane.redisUrl);
+  const redis = await openLabRedis("controller");
   try {
     const record = (await redis.get(harborSecretsKey(site.site))) ?? "";
     assert.equal(isSealedRecord(record), true, "the record is sealed");

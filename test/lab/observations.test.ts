@@ -15,15 +15,15 @@ import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { ADDRESS, VIP } from "../../bench/lab-facts.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
-import { LAB_REDIS_URL } from "../../lab/topology.ts";
 import type { NodeObservation } from "../../probes/observation.ts";
 import { observationChannel, observationKey } from "../../probes/observation.ts";
 import { PROBE_NAMES } from "../../probes/reading.ts";
 import { createLogger } from "../../support/logger.ts";
+import { openLabRedis } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
 
@@ -76,12 +76,10 @@ function median(values: readonly number[]): number {
 
 before(async () => {
   await lab.up();
-  subscriber = new Redis(LAB_REDIS_URL, { maxRetriesPerRequest: null });
-  subscriber.on("error", () => {});
+  subscriber = await openLabRedis();
   subscriber.on("message", (_channel, message: string) => seen.push(JSON.parse(message) as NodeObservation));
   await subscriber.subscribe(observationChannel(SITE));
-  reader = new Redis(LAB_REDIS_URL, { maxRetriesPerRequest: null });
-  reader.on("error", () => {});
+  reader = await openLabRedis();
 });
 
 after(async () => {

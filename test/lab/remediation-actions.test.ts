@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { after, before, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type pg from "pg";
 import { ADDRESS, NODES, VIP } from "../../bench/lab-facts.ts";
 import { loadSiteConfig } from "../../config/load.ts";
@@ -29,9 +29,9 @@ import { controllerLeaseKey, formatControllerLease } from "../../jobs/controller
 import type { JobName, JobRequest, JobResult } from "../../jobs/job-types.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
-import { LAB_REDIS_URL } from "../../lab/topology.ts";
 import { createLogger } from "../../support/logger.ts";
 import { labQuery } from "../support/lab-postgres.ts";
+import { labRedisCredentials, openLabRedis } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
@@ -148,9 +148,8 @@ before(async () => {
   const deployed = await runCli(["--config", paths.config, "deploy"], env, DEPLOY_TIMEOUT_MS);
   assert.equal(deployed.code, 0, `${deployed.stdout}\n${deployed.stderr}`);
   site = (await loadSiteConfig(paths.config)).site;
-  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile));
-  redis = new Redis(LAB_REDIS_URL, { maxRetriesPerRequest: 3 });
-  redis.on("error", () => {});
+  jobs = new NodeJobs(site, await readSiteKey(site.security.siteKeyFile), await labRedisCredentials(site));
+  redis = await openLabRedis("controller", { maxRetriesPerRequest: 3 });
   await setLease(1);
 });
 
