@@ -109,12 +109,19 @@ export async function assertControlPlaneReachable(
       enableOfflineQueue: false,
     }),
   );
-  probe.on("error", () => {});
+  // ioredis rejects connect() with "Connection is closed"; why (WRONGPASS, a TLS error) comes
+  // as an error event just before.
+  let reported: Error | undefined;
+  probe.on("error", (error: Error) => {
+    reported = error;
+  });
   try {
     await probe.connect();
     await probe.ping();
   } catch (cause) {
-    const message = (cause as Error).message;
+    const message = [reported?.message, (cause as Error).message]
+      .filter((text, index, all) => text && all.indexOf(text) === index)
+      .join("; ");
     throw new HarborHaError(
       "REDIS_UNREACHABLE",
       `${describeControlPlane(settings, credentials)}: ${message}`,
