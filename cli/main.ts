@@ -9,6 +9,7 @@ import { registerHistoryCommand } from "./commands/history.ts";
 import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
 import { registerOperationCommands } from "./commands/operations.ts";
+import { registerRedisCommands } from "./commands/redis.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { EXIT, printError } from "./output.ts";
 import { MissingConfigError } from "./site-option.ts";
@@ -28,6 +29,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerStatusCommand(program, setExit);
   registerBotCommand(program);
   registerHistoryCommand(program, setExit);
+  registerRedisCommands(program, setExit);
   registerOperationCommands(program, setExit);
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);

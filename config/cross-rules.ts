@@ -118,6 +118,36 @@ export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
         "the two-person rule needs at least two approvers (or a user group), or nothing could ever be approved",
     });
   }
+  problems.push(...controlPlaneProblems(site));
+  return problems;
+}
+
+/**
+ * The control-plane Redis's rules (issue 14): site.yaml is copied to every node, so it never
+ * carries a password, and TLS settings only make sense on a TLS URL.
+ */
+function controlPlaneProblems(site: SiteConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { redisUrl, tls } = site.controlPlane;
+  if (/^rediss?:\/\/[^/@]*@/.test(redisUrl)) {
+    problems.push({
+      path: ["controlPlane", "redisUrl"],
+      message:
+        "holds credentials (user:password@): site.yaml is copied to every node; name the user and the password's environment variable in controlPlane.auth.controller (user, passwordEnv) instead",
+    });
+  }
+  if (tls && !redisUrl.startsWith("rediss://")) {
+    problems.push({
+      path: ["controlPlane", "tls"],
+      message: "TLS settings need a rediss:// URL in controlPlane.redisUrl (redis:// is plain text)",
+    });
+  }
+  if (tls && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    problems.push({
+      path: ["controlPlane", "tls", tls.certFile === undefined ? "certFile" : "keyFile"],
+      message: "a client certificate needs both certFile and keyFile",
+    });
+  }
   return problems;
 }
 
@@ -141,6 +171,19 @@ export function crossFieldWarnings(site: SiteConfig): ConfigProblem[] {
       });
     }
   });
+  if (!site.controlPlane.auth) {
+    warnings.push({
+      path: ["controlPlane"],
+      message:
+        "no controlPlane.auth: the control-plane Redis is used without a login, so whoever reaches it can read the jobs and the audit log and empty or flood the queues (signed jobs keep them from making an agent act)",
+    });
+  } else if (!site.controlPlane.redisUrl.startsWith("rediss://")) {
+    warnings.push({
+      path: ["controlPlane", "redisUrl"],
+      message:
+        "redis:// sends the Redis passwords and every job in plain text: use rediss:// with controlPlane.tls",
+    });
+  }
   return warnings;
 }
 

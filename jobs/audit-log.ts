@@ -128,8 +128,8 @@ export class AuditLog {
 
   /** Whether Redis keeps the log across a restart (appendonly); the bot warns when it does not. */
   async durable(): Promise<boolean> {
-    const reply = (await this.redis.config("GET", "appendonly")) as string[];
-    return reply[1] === "yes";
+    // INFO, not CONFIG GET: the controller's ACL user may not read the server's config.
+    return /^aof_enabled:1\r?$/m.test(await this.redis.info("persistence"));
   }
 
   /** The newest `count` entries, newest first. */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { allRedisCredentialReferences, type RedisRole } from "../config/redis-credentials.ts";
 import type { SiteConfig } from "../config/schema.ts";
 import { observationChannel, observationKey } from "../probes/observation.ts";
+import { HarborHaError } from "../support/errors.ts";
 import { auditStreamKey } from "./audit-log.ts";
 import { controllerLeaseKey } from "./controller-lease-key.ts";
 import { primaryLeaseKey } from "./primary-lease.ts";
@@ -117,4 +118,34 @@ export function renderAclFile(site: SiteConfig, passwordHashes: ReadonlyMap<stri
     lines.push(`user ${user.user} on resetpass #${hash} ${user.rules.join(" ")}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Each user's password hash, from the variables the site names. Every missing variable is named
+ * at once; a site without ACL users has nothing to render.
+ */
+export function passwordHashesFrom(
+  site: SiteConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): Map<string, string> {
+  const refs = allRedisCredentialReferences(site);
+  if (refs.length === 0) {
+    throw new HarborHaError("CONFIG_INVALID", "the site names no Redis ACL users (controlPlane.auth)", {
+      action: "render the control-plane Redis's ACL file",
+      hint: "add controlPlane.auth (see config/site.example.yaml), then run this again",
+    });
+  }
+  const missing = refs.filter((ref) => !env[ref.envName]);
+  if (missing.length > 0) {
+    throw new HarborHaError(
+      "CONFIG_INVALID",
+      `missing secrets: ${missing.map((ref) => `${ref.envName} (${ref.user})`).join(", ")}`,
+      {
+        action: "render the control-plane Redis's ACL file",
+        hint: "export every role's password variable (generate each with `openssl rand -base64 24`)",
+        context: { missing: missing.map((ref) => ref.envName) },
+      },
+    );
+  }
+  return new Map(refs.map((ref) => [ref.user, sha256Hex(env[ref.envName] ?? "")]));
 }

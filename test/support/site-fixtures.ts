@@ -52,6 +52,9 @@ export function loopbackSiteYaml(
     [["harborRedis", "host"], "127.77.0.11"],
     [["controlPlane", "redisUrl"], redisUrl],
     [["security", "siteKeyFile"], testSiteKeyFile()],
+    // The test's own Redis has no TLS and no users unless the test adds them in `changes`.
+    [["controlPlane", "tls"], undefined],
+    [["controlPlane", "auth"], undefined],
     ...changes,
   ]);
 }

@@ -185,7 +185,7 @@ describe("site config: cross-field rules", () => {
 
   test("a control-plane Redis on a registry node is a warning, not an error", () => {
     const { warnings } = parseSiteConfig(
-      siteYamlWith([[["controlPlane", "redisUrl"], "redis://10.20.0.11:6379/0"]]),
+      siteYamlWith([[["controlPlane", "redisUrl"], "rediss://10.20.0.11:6379/0"]]),
       "site.yaml",
     );
     assert.equal(warnings[0]?.path, "controlPlane.redisUrl");
