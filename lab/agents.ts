@@ -3,7 +3,7 @@ import { ensureNodeDaemons } from "./daemons.ts";
 import { fingerprint, readTextIfExists } from "./files.ts";
 import { type LabPaths, logFile } from "./paths.ts";
 import { type ProcessRecord, readRunLog } from "./processes.ts";
-import { readEnvFile } from "./secrets.ts";
+import { agentSecrets, readEnvFile } from "./secrets.ts";
 import { processKey, type StateStore } from "./state.ts";
 import type { StepResult } from "./steps.ts";
 import type { LabNode, LabTopology } from "./topology.ts";
@@ -71,7 +71,7 @@ export async function ensureAgents(
         key: processKey("agent", node.name),
         command: "ip",
         args,
-        env: agentEnv(baseEnv, secrets),
+        env: agentEnv(baseEnv, agentSecrets(secrets, node.name)),
         cwd: REPO_ROOT,
         logFile: logFile(paths, `${node.name}-agent`),
         fingerprint: fingerprint(...args, ...inputs),

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import Docker from "dockerode";
 
 /**
@@ -36,8 +38,55 @@ export async function sshAnswers(address: string, port: number, timeoutMs = 2_00
   return (await exchange(address, port, undefined, timeoutMs))?.startsWith("SSH-2.0-") ?? false;
 }
 
-export async function redisAnswers(address: string, port: number, timeoutMs = 2_000): Promise<boolean> {
-  return (await exchange(address, port, "PING\r\n", timeoutMs))?.startsWith("+PONG") ?? false;
+export interface RedisTlsLogin {
+  readonly tls: { readonly caFile: string; readonly clientCertFile: string; readonly clientKeyFile: string };
+  readonly user: string;
+  readonly password: string;
+}
+
+/**
+ * The lab's Redis answers over TLS (verified against the lab's CA, with the client certificate)
+ * and takes the controller's login: `AUTH` then `PING` must give `+OK` and `+PONG`.
+ */
+export function redisAnswers(
+  address: string,
+  port: number,
+  login: RedisTlsLogin,
+  timeoutMs = 2_000,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    let socket: ReturnType<typeof tlsConnect>;
+    try {
+      socket = tlsConnect({
+        host: address,
+        port,
+        ca: readFileSync(login.tls.caFile),
+        cert: readFileSync(login.tls.clientCertFile),
+        key: readFileSync(login.tls.clientKeyFile),
+      });
+    } catch {
+      resolve(false);
+      return;
+    }
+    let received = "";
+    const finish = (value: boolean) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.on("error", () => finish(false));
+    socket.on("secureConnect", () => {
+      const auth = ["AUTH", login.user, login.password].map(
+        (part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`,
+      );
+      socket.write(`*3\r\n${auth.join("")}PING\r\n`);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (received.split("\r\n").length > 2) finish(received.startsWith("+OK\r\n+PONG\r\n"));
+    });
+    socket.on("end", () => finish(false));
+  });
 }
 
 export function dockerClient(socketPath: string, timeoutMs = 5_000): Docker {

@@ -1,6 +1,7 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exists } from "./files.ts";
+import type { LabPaths } from "./paths.ts";
 import { run } from "./shell.ts";
 
 /**
@@ -15,6 +16,11 @@ export interface RedisCertificateFiles {
   readonly serverKeyFile: string;
   readonly clientCertFile: string;
   readonly clientKeyFile: string;
+}
+
+/** The lab's CA and certificates, beside Redis's data; `lab down` removes them with it. */
+export function labRedisTlsDir(paths: LabPaths): string {
+  return join(paths.redisDir, "tls");
 }
 
 export function redisCertificateFiles(dir: string): RedisCertificateFiles {

@@ -8,7 +8,35 @@ export const LAB_SECRET_KEYS = [
   "HARBOR_HA_PG_PASSWORD",
   "HARBOR_HA_REPLICATION_PASSWORD",
   "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
+  "HARBOR_HA_REDIS_PASSWORD",
 ] as const;
+
+/** The controller's Redis password; each agent's is LAB_AGENT_PASSWORD_PREFIX + NODE. */
+export const LAB_REDIS_PASSWORD_KEY = "HARBOR_HA_REDIS_PASSWORD";
+export const LAB_AGENT_PASSWORD_PREFIX = "HARBOR_HA_REDIS_AGENT_PASSWORD_";
+
+export function labAgentPasswordKey(node: string): string {
+  return `${LAB_AGENT_PASSWORD_PREFIX}${node.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** Every secret of a lab with these nodes: the site's, and one Redis password per node's agent. */
+export function labSecretKeys(nodes: readonly string[]): string[] {
+  return [...LAB_SECRET_KEYS, ...nodes.map(labAgentPasswordKey)];
+}
+
+/**
+ * What one node's agent is started with: the site's secrets and its own Redis password, none
+ * of the controller's or another agent's (as deploy writes a real node's agent.env).
+ */
+export function agentSecrets(all: Readonly<Record<string, string>>, node: string): Record<string, string> {
+  const own = labAgentPasswordKey(node);
+  return Object.fromEntries(
+    Object.entries(all).filter(
+      ([key]) =>
+        key === own || (key !== LAB_REDIS_PASSWORD_KEY && !key.startsWith(LAB_AGENT_PASSWORD_PREFIX)),
+    ),
+  );
+}
 
 /** Reads `KEY=value` lines; blank lines and comments are skipped, the value is everything after the first '='. */
 export function parseEnvFile(text: string): Record<string, string> {
@@ -28,9 +56,10 @@ export function parseEnvFile(text: string): Record<string, string> {
 export function completeSecrets(
   current: Readonly<Record<string, string>>,
   generate: () => string,
+  keys: readonly string[] = LAB_SECRET_KEYS,
 ): Record<string, string> {
   const values: Record<string, string> = { ...current };
-  for (const key of LAB_SECRET_KEYS) if (!values[key]) values[key] = generate();
+  for (const key of keys) if (!values[key]) values[key] = generate();
   return values;
 }
 
@@ -45,12 +74,13 @@ export async function readEnvFile(file: string): Promise<Record<string, string>>
   return parseEnvFile((await readTextIfExists(file)) ?? "");
 }
 
-export async function ensureEnvFile(file: string): Promise<StepResult> {
+export async function ensureEnvFile(file: string, nodes: readonly string[]): Promise<StepResult> {
   const current = await readEnvFile(file);
-  const values = completeSecrets(current, generateSecret);
+  const keys = labSecretKeys(nodes);
+  const values = completeSecrets(current, generateSecret, keys);
   const wrote = await writeFileIfChanged(file, renderEnvFile(values), 0o600);
-  const generated = LAB_SECRET_KEYS.filter((key) => !current[key]);
-  if (!wrote) return unchanged(`${file} (${LAB_SECRET_KEYS.length} secrets kept)`);
+  const generated = keys.filter((key) => !current[key]);
+  if (!wrote) return unchanged(`${file} (${keys.length} secrets kept)`);
   return changed(generated.length > 0 ? `${file}: generated ${generated.join(", ")}` : `${file} rewritten`);
 }
 

@@ -4,6 +4,8 @@ import { CLI_ENTRY } from "./agents.ts";
 import { writeFileIfChanged } from "./files.ts";
 import { NODE_IMAGE_RECIPE } from "./image.ts";
 import type { LabPaths } from "./paths.ts";
+import { labRedisTlsDir, redisCertificateFiles } from "./redis-tls.ts";
+import { LAB_AGENT_PASSWORD_PREFIX, LAB_REDIS_PASSWORD_KEY } from "./secrets.ts";
 import { changed, type StepResult, unchanged } from "./steps.ts";
 import { LAB_REDIS_URL, LAB_SSH_PORT, type LabTopology } from "./topology.ts";
 
@@ -17,6 +19,7 @@ export const LAB_HARBOR_VERSION = "2.2.2";
  * node's land on its own disk (its dataRoot).
  */
 export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<string, unknown> {
+  const labRedisTls = redisCertificateFiles(labRedisTlsDir(paths));
   return {
     site: LAB_SITE,
     vip: { address: topology.vip, prefix: topology.prefix, interface: "eth0" },
@@ -49,7 +52,18 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
       storage: { kind: "filesystem", path: paths.sharedDir },
     },
     harborRedis: { host: topology.nodes[0]?.address, port: 6379 },
-    controlPlane: { redisUrl: LAB_REDIS_URL },
+    controlPlane: {
+      redisUrl: LAB_REDIS_URL,
+      tls: {
+        caFile: labRedisTls.caFile,
+        certFile: labRedisTls.clientCertFile,
+        keyFile: labRedisTls.clientKeyFile,
+      },
+      auth: {
+        controller: { user: "harbor-ha-controller", passwordEnv: LAB_REDIS_PASSWORD_KEY },
+        agents: { userPrefix: "harbor-ha-agent-", passwordEnvPrefix: LAB_AGENT_PASSWORD_PREFIX },
+      },
+    },
     security: { siteKeyFile: paths.siteKey },
     slack: {
       alertChannel: "C0LABALERTS",

@@ -9,7 +9,8 @@ export const LAB_BRIDGE = "hha-br0";
 export const LAB_HOST_ADDRESS = "10.77.0.1";
 export const LAB_VIP = "10.77.0.100";
 export const LAB_REDIS_PORT = 6379;
-export const LAB_REDIS_URL = `redis://${LAB_HOST_ADDRESS}:${LAB_REDIS_PORT}/0`;
+/** TLS only: the lab's Redis has no plain-text port (lab/redis.ts). */
+export const LAB_REDIS_URL = `rediss://${LAB_HOST_ADDRESS}:${LAB_REDIS_PORT}/0`;
 export const LAB_SSH_PORT = 22;
 export const MIN_NODES = 2;
 export const MAX_NODES = 9;

@@ -12,7 +12,7 @@ import { readMountPoints } from "./mounts.ts";
 import { ensureNetwork } from "./network.ts";
 import { ensurePackages } from "./packages.ts";
 import { type LabPaths, labPaths } from "./paths.ts";
-import { ensureRedis } from "./redis.ts";
+import { ensureLabRedisCertificates, ensureRedis } from "./redis.ts";
 import { ensureEnvFile, ensureLabSiteKey } from "./secrets.ts";
 import { ensureSiteConfig, LAB_HARBOR_VERSION } from "./site-config.ts";
 import { ensureSshKeys } from "./ssh-keys.ts";
@@ -142,7 +142,12 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   await steps.run("network", () => ensureNetwork(topology));
   await steps.run("image", () => ensureImageTarball(paths.imageCacheDir));
   await steps.run("ssh-keys", () => ensureSshKeys(paths, topology));
-  await steps.run("secrets", () => ensureEnvFile(paths.env));
+  await steps.run("secrets", () =>
+    ensureEnvFile(
+      paths.env,
+      topology.nodes.map((node) => node.name),
+    ),
+  );
   await steps.run("site-key", () => ensureLabSiteKey(paths.siteKey));
   await steps.run("site-config", () => ensureSiteConfig(topology, paths));
   // The stand-in for Harbor's offline installer (DESIGN §6), where the site config names it.
@@ -152,6 +157,7 @@ export async function labUp(options: LabUpOptions): Promise<LabSummary> {
   // (an agent or Redis started again) and must leave its containers alone.
   await steps.run("image-import", () => ensureImageImported(paths, topology, { purge: !running }));
   await steps.run("sshd", () => ensureSshDaemons(store, paths, topology, env));
+  await steps.run("redis-tls", () => ensureLabRedisCertificates(paths, topology));
   await steps.run("redis", () => ensureRedis(store, paths, topology, env));
   if (options.agents ?? true) {
     await steps.run("agents", () => ensureAgents(store, paths, topology, baseEnv, process.execPath));

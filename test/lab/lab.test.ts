@@ -11,15 +11,22 @@ import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
+import { Queue } from "bullmq";
 import Docker from "dockerode";
 import { loadSiteConfig } from "../../config/load.ts";
+import { agentRole } from "../../config/redis-credentials.ts";
 import { Containers } from "../../jobs/adapters/containers.ts";
+import { controllerLeaseKey } from "../../jobs/controller-lease-key.ts";
+import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { purgeDaemon } from "../../lab/image-store.ts";
 import { labDown, labPaths, labStatus, labUp, type StepEvent } from "../../lab/index.ts";
 import { isUnder, readMountPoints } from "../../lab/mounts.ts";
+import { exchange } from "../../lab/probes.ts";
 import { isAlive, type ProcessRecord } from "../../lab/processes.ts";
 import { readState } from "../../lab/state.ts";
+import { openControlPlaneRedis } from "../../support/control-plane-redis.ts";
 import { createLogger } from "../../support/logger.ts";
+import { labRedisCredentials, openLabRedis } from "../support/lab-redis.ts";
 import { ownLab } from "../support/own-lab.ts";
 
 const execFileAsync = promisify(execFile);
@@ -82,6 +89,7 @@ test("lab up runs every step, in order, and a fresh lab changes something in eac
       "docker",
       "image-import",
       "sshd",
+      "redis-tls",
       "redis",
       "agents",
     ],
@@ -181,7 +189,7 @@ test("lab status finds every node answering SSH and Docker", async () => {
   const status = await labStatus();
   assert.ok(status.up);
   assert.equal(status.config, paths.config);
-  assert.equal(status.redisUrl, "redis://10.77.0.1:6379/0");
+  assert.equal(status.redisUrl, "rediss://10.77.0.1:6379/0");
   assert.deepEqual(
     status.nodes.map((n) => [n.name, n.address, n.ssh, n.docker]),
     [
@@ -198,6 +206,9 @@ test("the secrets file is private and holds every secret the site names", async 
     "HARBOR_HA_PG_PASSWORD",
     "HARBOR_HA_REPLICATION_PASSWORD",
     "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
+    "HARBOR_HA_REDIS_PASSWORD",
+    "HARBOR_HA_REDIS_AGENT_PASSWORD_NODE01",
+    "HARBOR_HA_REDIS_AGENT_PASSWORD_NODE02",
   ]) {
     assert.match(text, new RegExp(`^${key}=\\S{16,}$`, "m"));
   }
@@ -222,6 +233,46 @@ test("each node's agent answers a ping through the control-plane Redis", async (
     answers.map((a) => [a.node, a.ok, a.outcome?.result?.agentPid]),
     ["node01", "node02"].map((node) => [node, true, state?.processes[`agent:${node}`]?.pid]),
   );
+});
+
+test("the lab's Redis refuses a client without credentials, a plain connection and an agent on another node's queue", async () => {
+  const { site } = await loadSiteConfig(paths.config);
+  const tls = site.controlPlane.tls ?? assert.fail("the lab's site names its Redis TLS files");
+  const anonymous = openControlPlaneRedis(
+    site.controlPlane,
+    { role: "controller" },
+    { maxRetriesPerRequest: 1 },
+  );
+  anonymous.on("error", () => {});
+  try {
+    await assert.rejects(anonymous.get(controllerLeaseKey(site.site)), /NOAUTH/);
+  } finally {
+    anonymous.disconnect();
+  }
+  // Without the client certificate, the TLS handshake itself is refused (tls-auth-clients yes).
+  const noCertificate = openControlPlaneRedis(
+    { ...site.controlPlane, tls: { caFile: tls.caFile } },
+    await labRedisCredentials(site),
+    { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true },
+  );
+  noCertificate.on("error", () => {});
+  await assert.rejects(noCertificate.connect().then(() => noCertificate.ping()));
+  noCertificate.disconnect();
+  // Plain text to the TLS port gets no Redis answer: nothing listens without TLS.
+  assert.equal(
+    await exchange("10.77.0.1", 6379, "PING\r\n", 2_000).then((reply) => reply?.startsWith("+PONG") ?? false),
+    false,
+  );
+
+  const agent = await openLabRedis(agentRole("node01"), { maxRetriesPerRequest: 1 });
+  try {
+    const queue = new Queue(nodeQueueName("node02"), { connection: agent, prefix: queuePrefix(site.site) });
+    queue.on("error", () => {});
+    await assert.rejects(queue.add("postgres.promote", { fencingToken: 1 }), /NOPERM/);
+    await queue.close();
+  } finally {
+    agent.disconnect();
+  }
 });
 
 test("a second lab up on a running lab changes nothing", async () => {

@@ -16,7 +16,16 @@ import { conflictingLinks, type LinkInfo, type NetworkSnapshot, planNetwork } fr
 import { missingPackages } from "../../lab/packages.ts";
 import { labPaths } from "../../lab/paths.ts";
 import { type ProcessRecord, parseProcStat } from "../../lab/processes.ts";
-import { completeSecrets, LAB_SECRET_KEYS, parseEnvFile, renderEnvFile } from "../../lab/secrets.ts";
+import { redisConfig } from "../../lab/redis.ts";
+import { redisCertificateFiles } from "../../lab/redis-tls.ts";
+import {
+  agentSecrets,
+  completeSecrets,
+  LAB_SECRET_KEYS,
+  labSecretKeys,
+  parseEnvFile,
+  renderEnvFile,
+} from "../../lab/secrets.ts";
 import { labSiteConfig, renderSiteConfig } from "../../lab/site-config.ts";
 import { sshdConfig } from "../../lab/sshd.ts";
 import { parseUnixSockets } from "../../lab/sweep.ts";
@@ -189,6 +198,29 @@ test("keeps the secrets already written and generates only the missing ones", ()
   assert.deepEqual(Object.keys(parseEnvFile(renderEnvFile(values))).sort(), [...LAB_SECRET_KEYS].sort());
 });
 
+test("each lab agent gets the site's secrets and its own Redis password, no other role's", () => {
+  const all = completeSecrets({}, () => "x", labSecretKeys(["node01", "node02"]));
+  const keys = Object.keys(agentSecrets(all, "node02")).sort();
+  assert.deepEqual(keys, [
+    "HARBOR_HA_HARBOR_ADMIN_PASSWORD",
+    "HARBOR_HA_PG_PASSWORD",
+    "HARBOR_HA_REDIS_AGENT_PASSWORD_NODE02",
+    "HARBOR_HA_REPLICATION_PASSWORD",
+  ]);
+});
+
+test("the lab's Redis speaks TLS only, with client certificates, the ACL file and protected mode", () => {
+  const tls = redisCertificateFiles("/lab/redis/tls");
+  const config = redisConfig("10.77.0.1", "/lab/redis/data", tls, "/lab/redis/users.acl");
+  assert.match(config, /^port 0$/m);
+  assert.match(config, /^tls-port 6379$/m);
+  assert.match(config, /^tls-auth-clients yes$/m);
+  assert.match(config, /^tls-ca-cert-file \/lab\/redis\/tls\/ca\.crt$/m);
+  assert.match(config, /^aclfile \/lab\/redis\/users\.acl$/m);
+  assert.match(config, /^protected-mode yes$/m);
+  assert.match(config, /^bind 10\.77\.0\.1$/m);
+});
+
 test("writes a site config that the product's own loader accepts", () => {
   const text = renderSiteConfig(labSiteConfig(topology, paths), paths.env);
   const loaded = parseSiteConfig(text, "lab-site.yaml");
@@ -201,7 +233,10 @@ test("writes a site config that the product's own loader accepts", () => {
     ],
   );
   const raw = parse(text) as { controlPlane: { redisUrl: string }; harbor: { storage: { path: string } } };
-  assert.equal(raw.controlPlane.redisUrl, "redis://10.77.0.1:6379/0");
+  assert.equal(raw.controlPlane.redisUrl, "rediss://10.77.0.1:6379/0");
+  assert.equal(loaded.site.controlPlane.auth?.controller.user, "harbor-ha-controller");
+  assert.equal(loaded.site.controlPlane.tls?.caFile, "/var/lib/harbor-ha-lab/redis/tls/ca.crt");
+  assert.deepEqual(loaded.warnings, []);
   assert.equal(raw.harbor.storage.path, paths.sharedDir);
 });
 
