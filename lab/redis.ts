@@ -38,7 +38,7 @@ export function redisConfig(
     `tls-key-file ${tls.serverKeyFile}`,
     `tls-ca-cert-file ${tls.caFile}`,
     "tls-auth-clients yes",
-    "tls-protocols TLSv1.2 TLSv1.3",
+    'tls-protocols "TLSv1.2 TLSv1.3"',
     `aclfile ${aclFile}`,
     "protected-mode yes",
     "daemonize no",
