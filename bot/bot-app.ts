@@ -287,6 +287,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const securityAlerts = startSecurityAlerts({
     site,
     redis: options.redis,
+    audit,
     sender,
     logger: logger.child({ component: "security-alerts" }),
   });

@@ -85,7 +85,7 @@ export async function openControllerQueue(
   await queue.waitUntilReady();
   const schemas = controllerJobSchemas(site.nodes.map((node) => node.name));
   const seen = new RedisSeenJobs(connection, `${prefix}:seen-job:${CONTROLLER_QUEUE}:`);
-  const refusals = refusalReporter(connection, site.site, siteKey, "controller", logger, site.audit);
+  const refusals = refusalReporter(connection, site.site, "controller", logger);
   let worker: Worker | undefined;
 
   const consume = async (job: Job, handlers: ControllerHandlers) => {

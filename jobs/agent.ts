@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type Job, Worker } from "bullmq";
 import Docker from "dockerode";
 import { nodeDataPath } from "../config/node-paths.ts";
-import type { RedisCredentials } from "../config/redis-credentials.ts";
+import { agentRole, type RedisCredentials } from "../config/redis-credentials.ts";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
 import type { SiteKey } from "../config/site-key.ts";
@@ -98,14 +98,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const schemas = jobSchemas(site.nodes.map((candidate) => candidate.name));
   const seen = await FileSeenJobs.open(seenJobsFile(node), Date.now());
-  const refusals = refusalReporter(
-    connection,
-    site.site,
-    options.siteKey,
-    `agent:${node.name}`,
-    logger,
-    site.audit,
-  );
+  const refusals = refusalReporter(connection, site.site, agentRole(node.name), logger);
   const queueName = `${queuePrefix(site.site)}:${nodeQueueName(node.name)}`;
 
   const processJob = async (job: Job) => {

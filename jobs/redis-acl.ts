@@ -3,10 +3,11 @@ import { allRedisCredentialReferences, type RedisRole } from "../config/redis-cr
 import type { SiteConfig } from "../config/schema.ts";
 import { observationChannel, observationKey } from "../probes/observation.ts";
 import { HarborHaError } from "../support/errors.ts";
-import { auditStreamKey } from "./audit-log.ts";
 import { controllerLeaseKey } from "./controller-lease-key.ts";
+import { harborSecretsKey } from "./deploy/harbor-secrets-store.ts";
 import { primaryLeaseKey } from "./primary-lease.ts";
 import { nodeQueueName, queuePrefix } from "./queue-names.ts";
+import { securityEventsKey } from "./signing/job-refusal.ts";
 
 /**
  * The control-plane Redis's ACL, as a pure function of the site (issue 14): who may touch what.
@@ -14,11 +15,6 @@ import { nodeQueueName, queuePrefix } from "./queue-names.ts";
  * password. With it they must not reach another node's queue, the bot's queue, the leases'
  * writers or the audit trail: only what that agent itself reads and writes.
  */
-
-/** Where helpers on the agents append security events (refused jobs); agents may only add. */
-export function securityEventsStreamKey(site: string): string {
-  return `harbor-ha:${site}:security-events`;
-}
 
 /**
  * Every command an agent sends, found by running the agent's BullMQ Worker, its queue-depth
@@ -70,12 +66,15 @@ export function agentAclRules(site: SiteConfig, node: string): string[] {
     `~${primaryLeaseKey(name, node)}`,
     // Read to check a job's fencing token; writing it would let an agent mint its own token.
     `%R~${controllerLeaseKey(name)}`,
+    // Harbor's shared secrets, sealed with the site key: harbor.install opens them on the node.
+    `%R~${harborSecretsKey(name)}`,
     `&${observationChannel(name)}`,
     "-@all",
     ...AGENT_COMMANDS.map((command) => `+${command}`),
-    // Append-only on the audit trails: a selector whose only command is XADD, so the root's
-    // XDEL, XTRIM and DEL (which BullMQ needs on the queue's own stream) never reach them.
-    `(~${auditStreamKey(name)} ~${securityEventsStreamKey(name)} resetchannels -@all +xadd)`,
+    // Append-only on the security events (refused jobs), which the bot records in the audit log:
+    // a selector whose only command is XADD, so the root's XDEL, XTRIM and DEL (which BullMQ
+    // needs on the queue's own stream) never reach it. The audit log itself is not the agent's.
+    `(~${securityEventsKey(name)} resetchannels -@all +xadd)`,
   ];
 }
 

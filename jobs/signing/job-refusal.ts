@@ -1,8 +1,6 @@
 import type { Redis } from "ioredis";
-import type { SiteKey } from "../../config/site-key.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
-import { AuditLog, type AuditRetention } from "../audit-log.ts";
 import type { RefusalReason } from "./job-signature.ts";
 
 /** The stream the bot turns into alerts; agents may only append to it (Redis ACL). */
@@ -27,33 +25,20 @@ export interface RefusalReporter {
 }
 
 /**
- * A refused job is written to the audit log and raised as one security event. Either write may
- * fail (Redis down): the job stays refused, and the log keeps the record.
+ * A refused job is logged and raised as one security event, which the bot both posts to the alert
+ * channel and records in the audit log (bot/alerts/security-alerts.ts). Agents only append to
+ * that stream: their Redis user may not touch the audit log, so a node's stolen secrets file
+ * cannot trim or rewrite it. When Redis is down the job stays refused and the log keeps the record.
  */
-export function refusalReporter(
-  redis: Redis,
-  site: string,
-  siteKey: SiteKey,
-  actor: string,
-  logger: Logger,
-  retention?: AuditRetention,
-): RefusalReporter {
-  const audit = new AuditLog(redis, site, siteKey, retention);
+export function refusalReporter(redis: Redis, site: string, actor: string, logger: Logger): RefusalReporter {
   return {
     async report(refusal) {
       logger.error(
         { event: "job.refused", ...refusal },
         `forged or malformed job refused on ${refusal.consumer}: ${refusal.reason}`,
       );
-      const writes = [
-        audit.append({
-          actor,
-          action: "job.refused",
-          outcome: "refused",
-          detail: `${refusal.job} ${refusal.jobId}: ${refusal.reason}: ${refusal.detail}`,
-          where: refusal.queue,
-        }),
-        redis.xadd(
+      try {
+        await redis.xadd(
           securityEventsKey(site),
           "MAXLEN",
           "~",
@@ -61,16 +46,15 @@ export function refusalReporter(
           "*",
           "kind",
           "job.refused",
+          "actor",
+          actor,
           ...Object.entries(refusal).flat(),
-        ),
-      ];
-      for (const result of await Promise.allSettled(writes)) {
-        if (result.status === "rejected") {
-          logger.warn(
-            { event: "job.refused.unrecorded", err: errorMessage(result.reason) },
-            "the refusal could not be written to Redis",
-          );
-        }
+        );
+      } catch (error) {
+        logger.warn(
+          { event: "job.refused.unrecorded", err: errorMessage(error) },
+          "the refusal could not be written to Redis",
+        );
       }
     },
   };

@@ -11,12 +11,15 @@ import { CONTROLLER_QUEUE } from "../../bot/controller-queue.ts";
 import { parseSiteConfig } from "../../config/load.ts";
 import { agentRole, type RedisCredentials, resolveRedisCredentials } from "../../config/redis-credentials.ts";
 import type { SiteConfig } from "../../config/schema.ts";
-import { auditStreamKey } from "../../jobs/audit-log.ts";
+import { readSiteKey } from "../../config/site-key.ts";
+import { AuditLog, auditStreamKey } from "../../jobs/audit-log.ts";
 import { controllerLeaseKey, formatControllerLease } from "../../jobs/controller-lease-key.ts";
+import { harborSecretsKey } from "../../jobs/deploy/harbor-secrets-store.ts";
 import { NodeJobs } from "../../jobs/node-jobs.ts";
 import { primaryLeaseKey } from "../../jobs/primary-lease.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
-import { renderAclFile, securityEventsStreamKey, sha256Hex } from "../../jobs/redis-acl.ts";
+import { renderAclFile, sha256Hex } from "../../jobs/redis-acl.ts";
+import { securityEventsKey } from "../../jobs/signing/job-refusal.ts";
 import { observationChannel, observationKey } from "../../probes/observation.ts";
 import { assertControlPlaneReachable, openControlPlaneRedis } from "../../support/control-plane-redis.ts";
 import { loopbackSite } from "../support/loopback-site.ts";
@@ -190,10 +193,14 @@ describe("the control-plane Redis with TLS and ACL users", () => {
       ["SET controller lease", agent.set(controllerLeaseKey(siteName), "{}")],
       ["SET node02's primary lease", agent.set(primaryLeaseKey(siteName, "node02"), "x")],
       ["SET node02's observation", agent.set(observationKey(siteName, "node02"), "x")],
+      ["XADD audit", agent.xadd(auditStreamKey(siteName), "*", "actor", "agent:node01")],
       ["XDEL audit", agent.xdel(auditStreamKey(siteName), "0-1")],
       ["XTRIM audit", agent.xtrim(auditStreamKey(siteName), "MAXLEN", 0)],
       ["DEL audit", agent.del(auditStreamKey(siteName))],
       ["XRANGE audit", agent.xrange(auditStreamKey(siteName), "-", "+")],
+      ["XDEL security events", agent.xdel(securityEventsKey(siteName), "0-1")],
+      ["XRANGE security events", agent.xrange(securityEventsKey(siteName), "-", "+")],
+      ["SET Harbor's sealed secrets", agent.set(harborSecretsKey(siteName), "x")],
       ["FLUSHALL", agent.flushall()],
       ["FLUSHDB", agent.flushdb()],
       ["KEYS", agent.keys("*")],
@@ -203,15 +210,19 @@ describe("the control-plane Redis with TLS and ACL users", () => {
     for (const [what, attempt] of denied) await assert.rejects(attempt, /NOPERM/, what);
   });
 
-  test("the controller owns its site's keys but not the server", async () => {
+  test("the controller owns its site's keys but not the server, and keeps the audit chain", async () => {
     const controller = as("controller");
+    const audit = new AuditLog(controller, siteName, await readSiteKey(site.security.siteKeyFile));
+    await audit.append({ actor: "controller", action: "acl.test", outcome: "ok" });
+    await audit.append({ actor: "controller", action: "acl.test", outcome: "ok" });
+    assert.deepEqual((await audit.verify()).breaks, [], "the chain's Lua runs under the controller's ACL");
     await assert.rejects(controller.flushall(), /NOPERM/);
     await assert.rejects(controller.config("GET", "*"), /NOPERM/);
     await assert.rejects(controller.keys("*"), /NOPERM/);
     await assert.rejects(controller.set("harbor-ha:othersite:controller:lease", "{}"), /NOPERM/);
   });
 
-  test("an agent can do all it needs: its queue's worker, its observation, its lease, the controller's lease, the audit streams", async () => {
+  test("an agent can do all it needs: its queue's worker, its observation, its lease, the controller's lease, Harbor's sealed secrets, the security events", async () => {
     const controller = as("controller");
     const lease = formatControllerLease({ holder: "test", token: 7, expiresAt: Date.now() + 60_000 });
     await controller.set(controllerLeaseKey(siteName), lease);
@@ -229,14 +240,9 @@ describe("the control-plane Redis with TLS and ACL users", () => {
       [null, null],
     );
     assert.equal(await agent.set(primaryLeaseKey(siteName, "node01"), json, "PX", 6_000), "OK");
-    assert.match(
-      (await agent.xadd(auditStreamKey(siteName), "*", "actor", "agent:node01")) ?? "",
-      /^\d+-\d+$/,
-    );
-    assert.match(
-      (await agent.xadd(securityEventsStreamKey(siteName), "*", "refused", "x")) ?? "",
-      /^\d+-\d+$/,
-    );
+    await controller.set(harborSecretsKey(siteName), "sealed");
+    assert.equal(await agent.get(harborSecretsKey(siteName)), "sealed");
+    assert.match((await agent.xadd(securityEventsKey(siteName), "*", "refused", "x")) ?? "", /^\d+-\d+$/);
 
     // BullMQ's own worker on the agent's queue, with the agent's login only.
     const workerConnection = openControlPlaneRedis(
@@ -276,13 +282,32 @@ describe("the control-plane Redis with TLS and ACL users", () => {
     });
     agents.push(agent);
     await agent.waitFor(/"event":"agent.ready"/);
-    const jobs = new NodeJobs(site, resolveRedisCredentials(site, "controller", passwords));
+    const siteKey = await readSiteKey(site.security.siteKeyFile);
+    const jobs = new NodeJobs(site, siteKey, resolveRedisCredentials(site, "controller", passwords));
     try {
       const { result } = await jobs.send("node02", "ping", { sentAt: Date.now() }, { waitMs: 15_000 });
       assert.equal(typeof result.agentPid, "number");
     } finally {
       await jobs.close();
     }
+    // A job with the controller's Redis login but no signature: refused, and the refusal reaches
+    // the security events through the agent's own append-only right (no NOPERM on the way).
+    const controller = as("controller");
+    const forged = await new Queue(nodeQueueName("node02"), {
+      connection: controller,
+      prefix: queuePrefix(siteName),
+    }).add("postgres.promote", { fencingToken: 1 });
+    let events: Array<[string, string[]]> = [];
+    for (let i = 0; i < 100; i += 1) {
+      events = (await controller.xrange(securityEventsKey(siteName), "-", "+")).filter(([, fields]) =>
+        fields.includes(forged.id ?? "?"),
+      );
+      if (events.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const fields = events[0]?.[1] ?? [];
+    assert.equal(fields[fields.indexOf("actor") + 1], "agent:node02", fields.join(" "));
+    assert.equal(fields[fields.indexOf("reason") + 1], "not signed", fields.join(" "));
     const reader = as("controller");
     for (let i = 0; i < 100 && !(await reader.get(observationKey(siteName, "node02"))); i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));

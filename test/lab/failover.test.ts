@@ -11,12 +11,12 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
 import { deployLock } from "../../jobs/deploy/deploy-lock.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { postgresContainerName } from "../../jobs/deploy/postgres-config.ts";
 import { readState } from "../../lab/state.ts";
 import { ADDRESS, failoverSite, NODES, VIP } from "../support/failover-site.ts";
+import { openLabRedis } from "../support/lab-redis.ts";
 import { runCli } from "../support/processes.ts";
 import { vipHolders } from "../support/vip.ts";
 
@@ -81,7 +81,7 @@ test("the standby's container dies: it is started again and streams", async () =
 test("a deploy in progress (its lock held): the standby's death is asked, not repaired beside it; once the deploy ends it is", async () => {
   await settled("node01");
   const mark = site.alertMark();
-  const redis = new Redis(site.site.controlPlane.redisUrl);
+  const redis = await openLabRedis("controller");
   const lock = deployLock(redis, site.site.site);
   const held = await lock.acquire("U0DEPLOYER", "deploy (a lab test's)", 120_000);
   assert.ok(held.ok, "the lab's deploy lock was free");

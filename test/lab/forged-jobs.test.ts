@@ -13,7 +13,6 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { readSiteKey, renderSiteKey } from "../../config/site-key.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
 import { connectSsh } from "../../jobs/adapters/remote-shell.ts";
@@ -24,6 +23,7 @@ import { ensureSiteKeyOnNode } from "../../jobs/deploy/site-key-install.ts";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { ADDRESS, failoverSite } from "../support/failover-site.ts";
+import { openLabRedis } from "../support/lab-redis.ts";
 
 const site = failoverSite("forged-jobs-test");
 
@@ -61,9 +61,9 @@ test("forged postgres.rejoin {allowReclone} and postgres.promote on node02's que
   assert.equal(before.identity?.standby, true, "node02 is the standby before the attack");
   assert.ok(before.dataFolder.includes("PG_VERSION"), before.dataFolder.join(", "));
 
-  const { redisUrl } = site.site.controlPlane;
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const eventsConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // An attacker with the controller's Redis login (TLS, ACL user): everything but the site key.
+  const connection = await openLabRedis("controller", { maxRetriesPerRequest: null });
+  const eventsConnection = await openLabRedis("controller", { maxRetriesPerRequest: null });
   const prefix = queuePrefix(site.site.site);
   const queue = new Queue(nodeQueueName("node02"), { connection, prefix });
   const events = await queueEventsFromNow(nodeQueueName("node02"), prefix, connection, eventsConnection);

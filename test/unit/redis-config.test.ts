@@ -8,6 +8,7 @@ import {
   agentRole,
   resolveRedisCredentials,
 } from "../../config/redis-credentials.ts";
+import { renderSiteKey, siteKeyFromText } from "../../config/site-key.ts";
 import { agentInstallFor } from "../../jobs/deploy/run-deploy.ts";
 import { HarborHaError } from "../../support/errors.ts";
 import { exampleSiteYaml, siteYamlWith } from "../support/site-fixtures.ts";
@@ -92,12 +93,14 @@ describe("control-plane Redis config", () => {
   });
 
   test("deploy gives each node's secrets file its own agent password and no other role's", () => {
-    const install = agentInstallFor(site, "config", { HARBOR_HA_PG_PASSWORD: "pg", ...passwords });
+    const key = siteKeyFromText(renderSiteKey(), "test");
+    const install = agentInstallFor(site, "config", { HARBOR_HA_PG_PASSWORD: "pg", ...passwords }, key);
     assert.deepEqual(install.env, { HARBOR_HA_PG_PASSWORD: "pg" });
     assert.deepEqual(install.nodeEnv, {
       node01: { HARBOR_HA_REDIS_AGENT_PASSWORD_NODE01: "a1" },
       node02: { HARBOR_HA_REDIS_AGENT_PASSWORD_NODE02: "a2" },
     });
+    assert.equal(install.siteKey.key.fingerprint, key.fingerprint, "and the site key, to every node");
     assert.deepEqual(agentRedisEnv(site, "node01", passwords), {
       HARBOR_HA_REDIS_AGENT_PASSWORD_NODE01: "a1",
     });
