@@ -7,7 +7,7 @@ import { Queue, type QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { CONTROLLER_QUEUE } from "../../bot/controller-queue.ts";
 import { readSiteKey, type SiteKey } from "../../config/site-key.ts";
-import { AuditLog } from "../../jobs/audit-log.ts";
+import { AuditLog, type RecordedAuditEntry } from "../../jobs/audit-log.ts";
 import { queueEventsFromNow } from "../../jobs/queue-events.ts";
 import { nodeQueueName, queuePrefix } from "../../jobs/queue-names.ts";
 import { securityEventsKey } from "../../jobs/signing/job-refusal.ts";
@@ -50,6 +50,15 @@ describe("forged jobs on a real agent and a real bot", () => {
     const events = await queueEventsFromNow(name, queuePrefix(site), connection, eventsConnection);
     opened.push({ queue, events, connections: [connection, eventsConnection] });
     return { queue, events };
+  };
+  /** The bot records each refusal in the audit log as it reads the security events: wait for it. */
+  const auditEntry = async (matches: (entry: RecordedAuditEntry) => boolean) => {
+    for (let attempt = 0; attempt < 150; attempt += 1) {
+      const found = (await new AuditLog(client, site, siteKey).recent(50)).find(matches);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return undefined;
   };
   const securityEvents = async () =>
     (await client.xrange(securityEventsKey(site), "-", "+")).map(([, fields]) => {
@@ -113,9 +122,8 @@ describe("forged jobs on a real agent and a real bot", () => {
     assert.equal(await failed?.getState(), "failed");
     assert.equal(failed?.attemptsMade, 1, "unrecoverable: never retried");
 
-    const audit = await new AuditLog(client, site, siteKey).recent(20);
-    const entry = audit.find((candidate) =>
-      candidate.detail?.startsWith(`postgres.rejoin ${job.id}: not signed`),
+    const entry = await auditEntry((candidate) =>
+      Boolean(candidate.detail?.startsWith(`postgres.rejoin ${job.id}: not signed`)),
     );
     assert.deepEqual(entry && { actor: entry.actor, action: entry.action, outcome: entry.outcome }, {
       actor: "agent:node02",
@@ -195,11 +203,11 @@ describe("forged jobs on a real agent and a real bot", () => {
     );
     assert.equal(event?.consumer, "controller");
     assert.equal(event?.reason, "not signed");
-    const audit = await new AuditLog(client, site, siteKey).recent(20);
     assert.ok(
-      audit.some(
+      await auditEntry(
         (entry) =>
-          entry.actor === "controller" && entry.detail?.startsWith(`manual.run ${job.id}: not signed`),
+          entry.actor === "controller" &&
+          Boolean(entry.detail?.startsWith(`manual.run ${job.id}: not signed`)),
       ),
     );
     await emulator.waitForMessage(

@@ -12,11 +12,12 @@ import assert from "node:assert/strict";
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { readSiteKey, renderSiteKey } from "../../config/site-key.ts";
 import { COMPONENT_LABEL } from "../../jobs/adapters/containers.ts";
 import { connectSsh } from "../../jobs/adapters/remote-shell.ts";
-import { AuditLog } from "../../jobs/audit-log.ts";
+import { AuditLog, type RecordedAuditEntry } from "../../jobs/audit-log.ts";
 import { controllerLeaseKey } from "../../jobs/controller-lease-key.ts";
 import { postgresDataPath } from "../../jobs/deploy/postgres-config.ts";
 import { ensureSiteKeyOnNode } from "../../jobs/deploy/site-key-install.ts";
@@ -87,16 +88,19 @@ test("forged postgres.rejoin {allowReclone} and postgres.promote on node02's que
     const after = await node02State();
     assert.deepEqual(after, before, "node02's data folder, identity, role and containers are unchanged");
 
-    const audit = await new AuditLog(
-      connection,
-      site.site.site,
-      await readSiteKey(site.site.security.siteKeyFile),
-    ).recent(50);
+    const audit = new AuditLog(connection, site.site.site, await readSiteKey(site.site.security.siteKeyFile));
     for (const [name, job] of [
       ["postgres.rejoin", rejoin],
       ["postgres.promote", promote],
     ] as const) {
-      const entry = audit.find((candidate) => candidate.detail?.startsWith(`${name} ${job.id}: not signed`));
+      // The bot records the agent's refusal as it reads the security events: wait for it.
+      let entry: RecordedAuditEntry | undefined;
+      for (let attempt = 0; attempt < 150 && !entry; attempt += 1) {
+        entry = (await audit.recent(50)).find((candidate) =>
+          Boolean(candidate.detail?.startsWith(`${name} ${job.id}: not signed`)),
+        );
+        if (!entry) await sleep(100);
+      }
       assert.deepEqual(
         entry && [entry.actor, entry.action, entry.outcome],
         ["agent:node02", "job.refused", "refused"],
