@@ -10,6 +10,7 @@ import { registerLabCommands } from "./commands/lab.ts";
 import { registerNodesCommands } from "./commands/nodes.ts";
 import { registerOperationCommands } from "./commands/operations.ts";
 import { registerRedisCommands } from "./commands/redis.ts";
+import { registerSiteKeyCommands } from "./commands/site-key.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { EXIT, printError } from "./output.ts";
 import { MissingConfigError } from "./site-option.ts";
@@ -30,6 +31,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerBotCommand(program);
   registerHistoryCommand(program, setExit);
   registerRedisCommands(program, setExit);
+  registerSiteKeyCommands(program, setExit);
   registerOperationCommands(program, setExit);
   registerDeployCommand(program, setExit);
   registerLabCommands(program, setExit);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, open, readdir, readFile, rename, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { HarborHaError } from "../support/errors.ts";
 
 /**
@@ -92,4 +92,82 @@ export async function ensureSiteKey(file: string): Promise<{ key: SiteKey; creat
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     return { key: await readSiteKey(file), created: false };
   }
+}
+
+/**
+ * The key a long-running agent verifies jobs with. After a rotation (`harbor-ha site-key rotate`,
+ * then deploy's host.agent copies the new file to the node) the first job signed with the new key
+ * fails its check with the old one; the agent then reads the file again and, if it now holds
+ * another valid key, takes it up without a restart.
+ */
+export class ReloadableSiteKey {
+  private key: SiteKey;
+
+  constructor(
+    readonly file: string,
+    initial: SiteKey,
+  ) {
+    this.key = initial;
+  }
+
+  get current(): SiteKey {
+    return this.key;
+  }
+
+  /** The file's key when it differs from the current one (now current), else undefined. */
+  async reload(): Promise<SiteKey | undefined> {
+    let fresh: SiteKey;
+    try {
+      fresh = await readSiteKey(this.file);
+    } catch {
+      // A file being replaced or made unreadable keeps the key this process started with.
+      return undefined;
+    }
+    if (fresh.bytes.equals(this.key.bytes)) return undefined;
+    this.key = fresh;
+    return fresh;
+  }
+}
+
+/** Where a rotation keeps the key it replaced: beside the key file, named by its fingerprint. */
+export function previousSiteKeyFile(file: string, fingerprint: string): string {
+  return `${file}.previous-${fingerprint}`;
+}
+
+/** The keys earlier rotations kept (for `history --verify`), oldest file first; unreadable ones are skipped. */
+export async function readPreviousSiteKeys(file: string): Promise<SiteKey[]> {
+  const prefix = `${basename(file)}.previous-`;
+  let names: string[];
+  try {
+    // Exactly FILE.previous-FINGERPRINT: a copy set aside (".bak", ".away") is not a kept key.
+    names = (await readdir(dirname(file))).filter(
+      (name) => name.startsWith(prefix) && /^[0-9a-f]{12}$/.test(name.slice(prefix.length)),
+    );
+  } catch {
+    return [];
+  }
+  const keys: Array<{ key: SiteKey; mtimeMs: number }> = [];
+  for (const name of names) {
+    const path = join(dirname(file), name);
+    try {
+      keys.push({ key: await readSiteKey(path), mtimeMs: (await stat(path)).mtimeMs });
+    } catch {
+      // A damaged or world-readable copy verifies nothing; the chain check names what it cannot verify.
+    }
+  }
+  return keys.sort((a, b) => a.mtimeMs - b.mtimeMs).map((entry) => entry.key);
+}
+
+/** Writes a key file as the key's only copy must be written: mode 600, whole or not at all. */
+export async function writeSiteKeyFile(file: string, key: SiteKey): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const partial = `${file}.partial-${process.pid}`;
+  const handle = await open(partial, "w", 0o600);
+  try {
+    await handle.writeFile(renderSiteKey(key.bytes));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(partial, file);
 }

@@ -5,7 +5,7 @@ import { nodeDataPath } from "../config/node-paths.ts";
 import { agentRole, type RedisCredentials } from "../config/redis-credentials.ts";
 import type { NodeConfig, SiteConfig } from "../config/schema.ts";
 import type { SiteSecrets } from "../config/secrets.ts";
-import type { SiteKey } from "../config/site-key.ts";
+import { ReloadableSiteKey, type SiteKey } from "../config/site-key.ts";
 import { describeControlPlane, openControlPlaneRedis } from "../support/control-plane-redis.ts";
 import type { Logger } from "../support/logger.ts";
 import type { ListenAddress } from "../support/metrics-server.ts";
@@ -83,6 +83,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const leaseKey = controllerLeaseKey(site.site);
   const startedAt = Date.now();
   const upstream = new UpstreamWatch(startedAt);
+  const siteKey = new ReloadableSiteKey(site.security.siteKeyFile, options.siteKey);
   const context: AgentContext = {
     site,
     node,
@@ -92,7 +93,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     startedAt,
     controllerLease: { read: () => connection.get(leaseKey) },
     upstream,
-    siteKey: options.siteKey,
+    get siteKey() {
+      return siteKey.current;
+    },
     harborSecrets: { read: () => connection.get(harborSecretsKey(site.site)) },
   };
 
@@ -105,7 +108,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const jobLog = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
     const known = isJobName(job.name) ? job.name : undefined;
     const checked = await checkJob(job, {
-      key: options.siteKey,
+      key: siteKey.current,
+      reloadKey: async () => {
+        const newer = await siteKey.reload();
+        if (newer) {
+          logger.warn(
+            { event: "site-key.reloaded", fingerprint: newer.fingerprint, file: siteKey.file },
+            `the site key file holds a new key (${newer.fingerprint}): jobs are checked with it from now on`,
+          );
+        }
+        return newer;
+      },
       queue: queueName,
       seen,
       now: Date.now(),

@@ -33,6 +33,32 @@ export function chainKey(siteKey: SiteKey): Buffer {
   return purposeKey(siteKey, "audit-chain");
 }
 
+/**
+ * The entry `harbor-ha site-key rotate` appends, chained with the old key: its detail names the
+ * new key's fingerprint, and the entries after it are chained with that key. Only a holder of the
+ * old key can write it, so a rotation is part of the chain, not a gap in it.
+ */
+export const KEY_ROTATION_ACTION = "site-key.rotated";
+
+export function keyRotationDetail(from: string, to: string): string {
+  return `from ${from} to ${to}`;
+}
+
+function rotatedTo(fields: Readonly<Record<string, string>>): string | undefined {
+  if (fields.action !== KEY_ROTATION_ACTION) return undefined;
+  return / to ([0-9a-f]{12})\b/.exec(fields.detail ?? "")?.[1];
+}
+
+/** A key the chain may be chained with: the site key's fingerprint and its derived chain key. */
+export interface ChainKey {
+  readonly fingerprint: string;
+  readonly key: Buffer;
+}
+
+export function chainKeyOf(siteKey: SiteKey): ChainKey {
+  return { fingerprint: siteKey.fingerprint, key: chainKey(siteKey) };
+}
+
 /** Canonical: a JSON array in a fixed order, an absent field as null (never confused with ""). */
 export function entryHash(key: Buffer, site: string, link: ChainLink, fields: EntryFields): string {
   const canonical = JSON.stringify([
@@ -91,7 +117,8 @@ export type ChainBreakKind =
   | "unsigned"
   | "head-cut"
   | "tail-deleted"
-  | "out-of-order";
+  | "out-of-order"
+  | "unknown-key";
 
 export interface ChainBreak {
   readonly kind: ChainBreakKind;
@@ -140,7 +167,7 @@ function trimExplains(prev: string, rows: readonly StreamRow[], retention: Chain
  * is a trim, not a break.
  */
 export function checkAuditChain(
-  key: Buffer,
+  keys: readonly ChainKey[],
   site: string,
   rows: readonly StreamRow[],
   facts: StreamFacts,
@@ -152,6 +179,10 @@ export function checkAuditChain(
   let trimmedBefore: string | undefined;
   /** The previous present entry: its id and hash (undefined: it has none to link to). */
   let previous: { id: string; hash: string | undefined } | undefined;
+  /** The key of the entries being walked; a rotation entry hands over to the key it names. */
+  let active: ChainKey | undefined;
+  const verifies = (candidate: ChainKey, fields: Record<string, string>, link: ChainLink) =>
+    sameHash(fields.hash ?? "", entryHash(candidate.key, site, link, fields));
   for (const [id, raw] of rows) {
     const fields = fieldMap(raw);
     const { prev, prevHash, hash } = fields;
@@ -170,12 +201,28 @@ export function checkAuditChain(
       continue;
     }
     chained += 1;
-    if (!sameHash(hash, entryHash(key, site, { id, prev, prevHash }, fields))) {
+    const link = { id, prev, prevHash };
+    // The oldest chained entry may predate rotations: whichever known key verifies it starts the walk.
+    active ??= keys.find((candidate) => verifies(candidate, fields, link)) ?? keys[keys.length - 1];
+    const whole = active !== undefined && verifies(active, fields, link);
+    if (!whole) {
       breaks.push({
         kind: "changed",
         id,
         text: `entry ${id} does not match its hash: its fields were changed, or it was added without the site key`,
       });
+    }
+    const next = whole ? rotatedTo(fields) : undefined;
+    if (next !== undefined) {
+      const handedTo = keys.find((candidate) => candidate.fingerprint === next);
+      if (!handedTo) {
+        breaks.push({
+          kind: "unknown-key",
+          id,
+          text: `entry ${id} rotated the site key to ${next}, which is neither the current key nor a kept previous one (SITEKEYFILE.previous-FINGERPRINT): the entries after it cannot be checked`,
+        });
+      }
+      active = handedTo;
     }
     if (previous === undefined) {
       if (prev !== "0-0") {

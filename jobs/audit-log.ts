@@ -5,6 +5,7 @@ import {
   type ChainReport,
   chainedFields,
   chainKey,
+  chainKeyOf,
   checkAuditChain,
   MISSING_PREVIOUS,
   NO_PREVIOUS,
@@ -81,6 +82,7 @@ const APPEND_ATTEMPTS = 50;
 
 export class AuditLog {
   private readonly chainKey: Buffer;
+  private readonly keyFingerprint: string;
 
   constructor(
     private readonly redis: Redis,
@@ -89,6 +91,7 @@ export class AuditLog {
     private readonly retention: AuditRetention = { maxEntries: 100_000, maxAgeDays: 365 },
   ) {
     this.chainKey = chainKey(siteKey);
+    this.keyFingerprint = siteKey.fingerprint;
   }
 
   /**
@@ -137,8 +140,12 @@ export class AuditLog {
     return recentAuditEntries(this.redis, this.site, count);
   }
 
-  /** Walks the whole stream, oldest first, and says whether its chain is whole and where it breaks. */
-  async verify(): Promise<ChainReport> {
+  /**
+   * Walks the whole stream, oldest first, and says whether its chain is whole and where it breaks.
+   * `previousKeys`: the site keys before rotations (kept as SITEKEYFILE.previous-FINGERPRINT),
+   * which the entries older than each rotation are chained with.
+   */
+  async verify(previousKeys: readonly SiteKey[] = []): Promise<ChainReport> {
     const key = auditStreamKey(this.site);
     const rows: StreamRow[] = [];
     let start = "-";
@@ -150,7 +157,7 @@ export class AuditLog {
       start = `(${lastRow[0]}`;
     }
     return checkAuditChain(
-      this.chainKey,
+      [...previousKeys.map(chainKeyOf), { fingerprint: this.keyFingerprint, key: this.chainKey }],
       this.site,
       rows,
       await streamFacts(this.redis, key),

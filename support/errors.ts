@@ -30,6 +30,9 @@ export type ErrorCode =
   | "SITE_KEY_INVALID"
   | "PAYLOAD_PATH_REFUSED"
   | "SEALED_RECORD_UNREADABLE"
+  | "SEALED_RECORD_CHANGED"
+  | "CONTROLLER_RUNNING"
+  | "SITE_KEY_ROTATION_FAILED"
   | "AUDIT_APPEND_FAILED";
 
 export interface HarborHaErrorOptions {

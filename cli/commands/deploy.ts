@@ -1,13 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
 import { type Command, InvalidArgumentError } from "commander";
-import { type RedisCredentials, resolveRedisCredentials } from "../../config/redis-credentials.ts";
-import type { ControlPlaneSettings } from "../../config/schema.ts";
+import { resolveRedisCredentials } from "../../config/redis-credentials.ts";
 import { resolveSecrets } from "../../config/secrets.ts";
 import { ensureSiteKey, readSiteKey } from "../../config/site-key.ts";
 import type { DeployEvent } from "../../jobs/deploy/run-plan.ts";
-import { assertControlPlaneReachable, openControlPlaneRedis } from "../../support/control-plane-redis.ts";
+import { assertControlPlaneReachable } from "../../support/control-plane-redis.ts";
 import { createLogger, defaultLogFormat } from "../../support/logger.ts";
+import { underCliDeployLock } from "../cli-deploy-lock.ts";
 import { progressLines } from "../deploy-progress.ts";
 import { EXIT } from "../output.ts";
 import { loadSiteFromOptions, secretsEnvironment, secretsEnvOf } from "../site-option.ts";
@@ -17,27 +16,6 @@ interface DeployCommandOptions {
   harborVersion?: string;
   json?: boolean;
   recordHostKeys?: boolean;
-}
-
-async function underCliDeployLock<T>(
-  controlPlane: ControlPlaneSettings,
-  credentials: RedisCredentials,
-  site: string,
-  work: () => Promise<T>,
-): Promise<T> {
-  const { deployLock, underDeployLock } = await import("../../jobs/deploy/deploy-lock.ts");
-  const redis = openControlPlaneRedis(controlPlane, credentials);
-  redis.on("error", () => {});
-  try {
-    return await underDeployLock(
-      deployLock(redis, site),
-      `cli:${userInfo().username}@${hostname()}`,
-      "deploy from the CLI",
-      work,
-    );
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export function registerDeployCommand(program: Command, setExit: (code: number) => void): void {
@@ -120,7 +98,7 @@ export function registerDeployCommand(program: Command, setExit: (code: number) 
       // the controller honour, so it never restarts services under another deploy or a failover.
       const { summary } = options.dryRun
         ? await deploy()
-        : await underCliDeployLock(site.controlPlane, credentials, site.site, deploy);
+        : await underCliDeployLock(site.controlPlane, credentials, site.site, "deploy from the CLI", deploy);
       setExit(summary.failed ? EXIT.failed : EXIT.ok);
     });
 }

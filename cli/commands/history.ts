@@ -12,13 +12,14 @@ interface HistoryOptions {
 
 /** `--verify`: walks the whole chain; 0 when it is whole, 1 when it breaks (each break printed). */
 async function verifyChain(site: SiteConfig, redis: Redis, json: boolean): Promise<number> {
-  const [{ readSiteKey }, { AuditLog }, { describeChain }] = await Promise.all([
+  const [{ readPreviousSiteKeys, readSiteKey }, { AuditLog }, { describeChain }] = await Promise.all([
     import("../../config/site-key.ts"),
     import("../../jobs/audit-log.ts"),
     import("../../jobs/audit-chain.ts"),
   ]);
   const siteKey = await readSiteKey(site.security.siteKeyFile);
-  const report = await new AuditLog(redis, site.site, siteKey, site.audit).verify();
+  const previous = await readPreviousSiteKeys(site.security.siteKeyFile);
+  const report = await new AuditLog(redis, site.site, siteKey, site.audit).verify(previous);
   if (json) console.log(JSON.stringify(report, null, 2));
   else for (const line of describeChain(site.site, report)) console.log(line);
   return report.breaks.length === 0 ? EXIT.ok : EXIT.failed;

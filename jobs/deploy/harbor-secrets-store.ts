@@ -111,3 +111,42 @@ export async function readHarborSecrets(
   const stored = await redis.get(harborSecretsKey(site));
   return stored === null ? undefined : openHarborSecrets(stored, site, siteKey);
 }
+
+/** What a re-seal did, and how to undo it (a rotation that fails later puts the old record back). */
+export interface Reseal {
+  readonly status: "resealed" | "absent";
+  /** The record as it was, for undo(). */
+  readonly before?: string;
+  undo(): Promise<void>;
+}
+
+/**
+ * Seals the stored record again with the next site key (a rotation). Replaced only if nobody
+ * changed it meanwhile; a record that is no longer the one read is an error, never overwritten.
+ */
+export async function resealHarborSecrets(
+  redis: Redis,
+  site: string,
+  from: SiteKey,
+  to: SiteKey,
+): Promise<Reseal> {
+  const key = harborSecretsKey(site);
+  const before = await redis.get(key);
+  if (before === null) return { status: "absent", undo: async () => {} };
+  const { secrets } = openHarborSecrets(before, site, from);
+  const after = sealHarborSecrets(secrets, site, to);
+  if ((await redis.eval(REPLACE_IF_UNCHANGED, 1, key, before, after)) === null) {
+    throw new HarborHaError("SEALED_RECORD_CHANGED", `${key} changed while it was sealed again`, {
+      action: "re-seal Harbor's shared secrets with the new site key",
+      hint: "another deploy wrote it at the same moment: run the rotation again once it is done",
+      context: { record: key },
+    });
+  }
+  return {
+    status: "resealed",
+    before,
+    undo: async () => {
+      await redis.eval(REPLACE_IF_UNCHANGED, 1, key, after, before);
+    },
+  };
+}

@@ -29,7 +29,7 @@ export interface AgentContext {
   readonly controllerLease: ControllerLeaseReader;
   /** When this node's standby last streamed from a primary (fed by the observation loop). */
   readonly upstream: UpstreamWatch;
-  /** Read from security.siteKeyFile once, at the agent's start: opens sealed records. */
+  /** security.siteKeyFile's key (read again after a rotation): opens sealed records. */
   readonly siteKey: SiteKey;
   /** The sealed record of Harbor's shared secrets (harborSecretsKey), for harbor.install. */
   readonly harborSecrets: StoredRecordReader;

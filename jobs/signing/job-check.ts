@@ -24,6 +24,11 @@ export interface JobToCheck {
 
 export interface JobCheck {
   readonly key: SiteKey;
+  /**
+   * Called once when the signature does not verify with `key`: a newer key from the key file
+   * (after a rotation), or undefined. The job is then checked once more with that key.
+   */
+  readonly reloadKey?: () => Promise<SiteKey | undefined>;
   /** The queue's qualified name (prefix:name), as the signer signed it. */
   readonly queue: string;
   readonly seen: SeenJobs;
@@ -42,12 +47,12 @@ export interface JobCheck {
 export async function checkJob(job: JobToCheck, check: JobCheck): Promise<Verified> {
   if (!check.schema) return { ok: false, reason: "unknown job", detail: `unknown job ${job.name}` };
   if (!job.id) return { ok: false, reason: "not signed", detail: `${job.name} has no job id` };
-  const verified = verifyJob(
-    check.key,
-    { queue: check.queue, name: job.name, jobId: job.id },
-    job.data,
-    check.now,
-  );
+  const target = { queue: check.queue, name: job.name, jobId: job.id };
+  let verified = verifyJob(check.key, target, job.data, check.now);
+  if (!verified.ok && verified.reason === "bad signature" && check.reloadKey) {
+    const newer = await check.reloadKey();
+    if (newer) verified = verifyJob(newer, target, job.data, check.now);
+  }
   if (!verified.ok) return verified;
   const claim = await check.seen.claim(job.id, verified.auth.expiresAt, check.maxStarts, check.now);
   if (!claim.ok) return { ok: false, reason: "replayed", detail: claim.detail };

@@ -9,9 +9,12 @@ import {
   type ChainBreakKind,
   chainedFields,
   chainKey,
+  chainKeyOf,
   checkAuditChain,
   describeChain,
   type EntryFields,
+  KEY_ROTATION_ACTION,
+  keyRotationDetail,
   NO_PREVIOUS,
   nextStreamId,
   type StreamFacts,
@@ -19,7 +22,8 @@ import {
   UNCHAINED_PREVIOUS,
 } from "../../jobs/audit-chain.ts";
 
-const key = chainKey(siteKeyFromText(renderSiteKey(), "test"));
+const siteKey = siteKeyFromText(renderSiteKey(), "test");
+const key = chainKey(siteKey);
 const SITE = "lab";
 const retention = { maxEntries: 1_000, maxAgeDays: 30 };
 const DAY = 86_400_000;
@@ -51,7 +55,7 @@ function factsOf(rows: readonly StreamRow[], overrides: Partial<StreamFacts> = {
 }
 
 function check(rows: readonly StreamRow[], facts = factsOf(rows), limits = retention) {
-  return checkAuditChain(key, SITE, rows, facts, limits);
+  return checkAuditChain([chainKeyOf(siteKey)], SITE, rows, facts, limits);
 }
 
 function kinds(rows: readonly StreamRow[], facts?: StreamFacts): ChainBreakKind[] {
@@ -212,3 +216,87 @@ function relink(rows: readonly StreamRow[]): StreamRow[] {
     return [id, flat];
   });
 }
+
+describe("the chain across a rotation of the site key", () => {
+  const oldKey = siteKeyFromText(renderSiteKey(), "old");
+  const newKey = siteKeyFromText(renderSiteKey(), "new");
+
+  /** Appends entries chained with `with`, as the AuditLog holding that key would. */
+  function appendWith(rows: StreamRow[], withKey: typeof oldKey, entries: EntryFields[]): StreamRow[] {
+    const out = [...rows];
+    for (const fields of entries) {
+      const last = out[out.length - 1];
+      const prev = last?.[0] ?? "0-0";
+      const prevHash = last ? (last[1][last[1].length - 1] ?? "") : NO_PREVIOUS;
+      const id = nextStreamId(prev, T0 + out.length * 1_000);
+      out.push([id, chainedFields(chainKey(withKey), SITE, { id, prev, prevHash }, fields)]);
+    }
+    return out;
+  }
+  const status = (i: number): EntryFields => ({
+    actor: "U0ALICE",
+    action: `/harbor status ${i}`,
+    outcome: "ok",
+  });
+  const rotation = (to: string): EntryFields => ({
+    actor: "cli:root",
+    action: KEY_ROTATION_ACTION,
+    outcome: "ok",
+    detail: keyRotationDetail(oldKey.fingerprint, to),
+  });
+  const verify = (rows: StreamRow[], keys: Array<typeof oldKey>) =>
+    checkAuditChain(keys.map(chainKeyOf), SITE, rows, factsOf(rows), retention);
+
+  const before = appendWith([], oldKey, [status(1), status(2)]);
+  const rotated = appendWith(before, oldKey, [rotation(newKey.fingerprint)]);
+  const after = appendWith(rotated, newKey, [status(3), status(4)]);
+
+  test("old entries with the kept previous key, new ones with the current key: whole", () => {
+    const report = verify(after, [oldKey, newKey]);
+    assert.deepEqual(report.breaks, []);
+    assert.equal(report.chained, 5);
+  });
+
+  test("without the previous key the entries before the rotation cannot be verified", () => {
+    const report = verify(after, [newKey]);
+    assert.deepEqual(
+      report.breaks.map((b) => b.kind),
+      ["changed", "changed", "changed"],
+    );
+    assert.deepEqual(
+      report.breaks.map((b) => b.id),
+      after.slice(0, 3).map(([id]) => id),
+    );
+  });
+
+  test("after the rotation the old key no longer makes entries that verify", () => {
+    const stolen = appendWith(rotated, oldKey, [status(3)]);
+    const report = verify(stolen, [oldKey, newKey]);
+    assert.deepEqual(
+      report.breaks.map((b) => [b.kind, b.id]),
+      [["changed", stolen[3]?.[0]]],
+    );
+  });
+
+  test("a rotation to a key nobody kept says so, and the entries after it are checked with what is known", () => {
+    const lost = siteKeyFromText(renderSiteKey(), "lost");
+    const rows = appendWith(appendWith(before, oldKey, [rotation(lost.fingerprint)]), lost, [status(3)]);
+    const report = verify(rows, [oldKey, newKey]);
+    assert.deepEqual(
+      report.breaks.map((b) => b.kind),
+      ["unknown-key", "changed"],
+    );
+    assert.match(report.breaks[0]?.text ?? "", new RegExp(`rotated the site key to ${lost.fingerprint}`));
+  });
+
+  test("a rotation entry forged without the old key hands over to nothing", () => {
+    const attacker = siteKeyFromText(renderSiteKey(), "attacker");
+    const forged = appendWith(before, attacker, [rotation(attacker.fingerprint)]);
+    const rows = appendWith(forged, attacker, [status(3)]);
+    const report = verify(rows, [oldKey, newKey]);
+    assert.deepEqual(
+      report.breaks.map((b) => b.kind),
+      ["changed", "changed"],
+    );
+  });
+});

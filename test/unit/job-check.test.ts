@@ -44,6 +44,40 @@ describe("the consumer's checks before a job runs", () => {
     assert.deepEqual(verdict.ok ? verdict.payload : verdict, VALID_REQUESTS["postgres.promote"]);
   });
 
+  it("after a rotation, reads the key file again once and checks with the newer key", async () => {
+    const seen = await FileSeenJobs.open(join(dir, "rotated.jsonl"), now);
+    const job = signedJob("k1", "postgres.promote", VALID_REQUESTS["postgres.promote"]);
+    const stale = siteKeyForTest();
+    let reloads = 0;
+    const withNewer = await checkJob(job, {
+      ...check(seen, "postgres.promote"),
+      key: stale,
+      reloadKey: async () => {
+        reloads += 1;
+        return key;
+      },
+    });
+    assert.deepEqual([withNewer.ok, reloads], [true, 1]);
+    const unchanged = await checkJob(
+      signedJob("k2", "postgres.promote", VALID_REQUESTS["postgres.promote"]),
+      {
+        ...check(seen, "postgres.promote"),
+        key: stale,
+        reloadKey: async () => undefined,
+      },
+    );
+    assert.equal(unchanged.ok ? "ok" : unchanged.reason, "bad signature");
+    // An unsigned job is refused as such: no reason to read the key file for it.
+    const unsigned = await checkJob(
+      { name: "postgres.promote", id: "k3", data: VALID_REQUESTS["postgres.promote"] },
+      {
+        ...check(seen, "postgres.promote"),
+        reloadKey: async () => assert.fail("not read for an unsigned job"),
+      },
+    );
+    assert.equal(unsigned.ok ? "ok" : unsigned.reason, "not signed");
+  });
+
   it("refuses a replay of a job that ran, also after the consumer restarts", async () => {
     const file = join(dir, "replay.jsonl");
     const seen = await FileSeenJobs.open(file, now);
