@@ -333,3 +333,23 @@ test("a second deploy on the deployed site makes 0 changes", async () => {
   assert.equal(dryRun.code, 0);
   assert.match(dryRun.stdout, /dry run done in .*: 0 changes/);
 });
+
+test("a site key rotation, then a deploy: the running agents take the new key up, Harbor's secrets open with it, the chain verifies", async () => {
+  const rotated = await runCli(["--config", paths.config, "site-key", "rotate", "--json"], env);
+  assert.equal(rotated.code, 0, `${rotated.stdout}\n${rotated.stderr}`);
+  const { from, to } = JSON.parse(rotated.stdout) as { from: string; to: string };
+  assert.notEqual(from, to);
+  const result = await deploy();
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  for (const node of ["node01", "node02"]) {
+    assert.match(
+      result.stdout,
+      new RegExp(`${node} host\\.agent: unchanged — agent pid \\d+ answering ping; site key ${to} in place`),
+    );
+    assert.match(result.stdout, new RegExp(`${node} harbor\\.install: unchanged`));
+  }
+  assert.match(result.stdout, /deploy done in .*: 0 changes/);
+  const verified = await runCli(["--config", paths.config, "history", "--verify"], env);
+  assert.equal(verified.code, 0, verified.stdout);
+  assert.match(verified.stdout, /audit chain of .* verified/);
+});
