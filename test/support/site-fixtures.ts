@@ -1,9 +1,12 @@
+import assert from "node:assert/strict";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument, parse as parseYaml } from "yaml";
+import { type LocatedProblem, parseSiteConfig } from "../../config/load.ts";
 import { siteSchema } from "../../config/schema.ts";
 import { renderSiteKey } from "../../config/site-key.ts";
+import { HarborHaError } from "../../support/errors.ts";
 import { testSiteKeyFile } from "./test-site-key.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../config/site.example.yaml", import.meta.url));
@@ -70,4 +73,16 @@ export function writeTestSiteKey(dir: string): string {
   if (!existsSync(file)) writeFileSync(file, renderSiteKey(), { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
+}
+
+/** The problems a refused config names (CONFIG_INVALID); fails the test if the config is accepted. */
+export function configProblems(text: string, file = "site.yaml"): LocatedProblem[] {
+  try {
+    parseSiteConfig(text, file);
+  } catch (error) {
+    assert.ok(error instanceof HarborHaError, "a bad config is reported as a HarborHaError");
+    assert.equal(error.code, "CONFIG_INVALID");
+    return error.context.problems as LocatedProblem[];
+  }
+  assert.fail("the config was accepted but should have been refused");
 }

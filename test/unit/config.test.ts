@@ -4,18 +4,10 @@ import { crossFieldProblems } from "../../config/cross-rules.ts";
 import { type LocatedProblem, parseSiteConfig } from "../../config/load.ts";
 import { nodeDataPath } from "../../config/node-paths.ts";
 import { missingSecrets, resolveSecrets } from "../../config/secrets.ts";
-import { HarborHaError } from "../../support/errors.ts";
-import { exampleSiteYaml, lineOf, siteYamlWith } from "../support/site-fixtures.ts";
+import { configProblems, exampleSiteYaml, lineOf, siteYamlWith } from "../support/site-fixtures.ts";
 
 function problemsOf(text: string): LocatedProblem[] {
-  try {
-    parseSiteConfig(text, "/etc/harbor-ha/site.yaml");
-  } catch (error) {
-    assert.ok(error instanceof HarborHaError, "a bad config is reported as a HarborHaError");
-    assert.equal(error.code, "CONFIG_INVALID");
-    return error.context.problems as LocatedProblem[];
-  }
-  assert.fail("the config was accepted but should have been refused");
+  return configProblems(text, "/etc/harbor-ha/site.yaml");
 }
 
 describe("site config: valid", () => {

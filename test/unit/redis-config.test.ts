@@ -10,17 +10,10 @@ import {
 } from "../../config/redis-credentials.ts";
 import { renderSiteKey, siteKeyFromText } from "../../config/site-key.ts";
 import { agentInstallFor } from "../../jobs/deploy/run-deploy.ts";
-import { HarborHaError } from "../../support/errors.ts";
-import { exampleSiteYaml, siteYamlWith } from "../support/site-fixtures.ts";
+import { configProblems, exampleSiteYaml, siteYamlWith } from "../support/site-fixtures.ts";
 
 function problemsOf(text: string): LocatedProblem[] {
-  try {
-    parseSiteConfig(text, "site.yaml");
-  } catch (error) {
-    assert.ok(error instanceof HarborHaError);
-    return error.context.problems as LocatedProblem[];
-  }
-  assert.fail("the config was accepted but should have been refused");
+  return configProblems(text);
 }
 
 const { site } = parseSiteConfig(exampleSiteYaml(), "site.yaml");

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type LocatedProblem, parseSiteConfig } from "../../config/load.ts";
-import { HarborHaError } from "../../support/errors.ts";
-import { lineOf, siteYamlWith } from "../support/site-fixtures.ts";
+import { configProblems, lineOf, siteYamlWith } from "../support/site-fixtures.ts";
 
 function problemsOf(text: string): LocatedProblem[] {
-  try {
-    parseSiteConfig(text, "site.yaml");
-  } catch (error) {
-    assert.ok(error instanceof HarborHaError);
-    return error.context.problems as LocatedProblem[];
-  }
-  assert.fail("the config was accepted but should have been refused");
+  return configProblems(text);
 }
 
 const FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
