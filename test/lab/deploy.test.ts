@@ -56,7 +56,10 @@ const query = <T extends pg.QueryResultRow>(host: string, sql: string) =>
 /** Every value of every key, whatever its type: where a leaked secret would be. */
 async function allRedisValues(redis: Redis): Promise<string[]> {
   const values: string[] = [];
-  for (const key of await redis.keys("*")) {
+  // SCAN, not KEYS: the controller's ACL user may not run KEYS (@dangerous), as no role may.
+  const keys: string[] = [];
+  for await (const batch of redis.scanStream({ count: 1_000 })) keys.push(...(batch as string[]));
+  for (const key of keys) {
     const type = await redis.type(key);
     if (type === "string") values.push((await redis.get(key)) ?? "");
     else if (type === "hash") values.push(...Object.values(await redis.hgetall(key)));
