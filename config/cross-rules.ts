@@ -26,7 +26,7 @@ function networkOf(address: string, prefix: number): number {
  * every one of them (an operator fixes a file once, not once per run).
  */
 export function crossFieldProblems(site: SiteConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...durabilityProblems(site)];
   const firstByAddress = new Map<string, number>();
   const firstByName = new Map<string, number>();
 
@@ -155,6 +155,12 @@ function controlPlaneProblems(site: SiteConfig): ConfigProblem[] {
 export function crossFieldWarnings(site: SiteConfig): ConfigProblem[] {
   const warnings: ConfigProblem[] = [];
   warnings.push(...selfApprovalWarnings(site));
+  if (site.postgres.synchronous !== undefined) {
+    warnings.push({
+      path: ["postgres", "synchronous"],
+      message: `postgres.synchronous is replaced by postgres.durability: write "durability: ${site.postgres.durability}" instead (read as that now)`,
+    });
+  }
   const redisHost = /^rediss?:\/\/(?:[^@/]*@)?([^:/]+)/.exec(site.controlPlane.redisUrl)?.[1];
   const onNode = site.nodes.find((node) => node.address === redisHost);
   if (onNode) {
@@ -203,6 +209,18 @@ function selfApprovalWarnings(site: SiteConfig): ConfigProblem[] {
     {
       path: ["slack", "approvers"],
       message: `${stuck.join(", ")} may ask (an operator) and approve, but not their own request: it needs ${needed} other approver${needed > 1 ? "s" : ""} and there ${others === 1 ? "is" : "are"} ${others}; add approvers or a user group`,
+    },
+  ];
+}
+
+/** The old postgres.synchronous may stay beside postgres.durability only while they agree. */
+function durabilityProblems(site: SiteConfig): ConfigProblem[] {
+  const { synchronous, durability } = site.postgres;
+  if (synchronous === undefined || synchronous === (durability !== "asynchronous")) return [];
+  return [
+    {
+      path: ["postgres", "synchronous"],
+      message: `postgres.synchronous: ${synchronous} contradicts postgres.durability: ${durability}; remove postgres.synchronous (postgres.durability replaces it)`,
     },
   ];
 }

@@ -59,14 +59,33 @@ const nodeSchema = z.strictObject({
   dockerRestartCommand: z.string().min(1).default("systemctl restart docker"),
 });
 
-const postgresSchema = z.strictObject({
-  image: z.string().min(1),
-  port: port.default(5432),
-  dataDir: z.string().min(1).default("postgres"),
-  superuser: z.strictObject({ passwordEnv: envName }),
-  replication: z.strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_]*$/), passwordEnv: envName }),
-  synchronous: z.boolean().default(false),
-});
+export const DURABILITY_MODES = ["synchronous", "strict", "asynchronous"] as const;
+export type Durability = (typeof DURABILITY_MODES)[number];
+
+const postgresSchema = z
+  .strictObject({
+    image: z.string().min(1),
+    port: port.default(5432),
+    dataDir: z.string().min(1).default("postgres"),
+    superuser: z.strictObject({ passwordEnv: envName }),
+    replication: z.strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_]*$/), passwordEnv: envName }),
+    /**
+     * When a commit is acknowledged (README "Durability"): "synchronous", once a standby has it on
+     * disk, and alone while no standby streams (the controller switches and says so); "strict",
+     * only ever once a standby has it (commits wait while none streams); "asynchronous", once the
+     * primary has it (a failover can lose the last commits). Patroni's synchronous_mode and
+     * synchronous_mode_strict, CloudNativePG's dataDurability preferred and required.
+     */
+    durability: z.enum(DURABILITY_MODES).optional(),
+    /** Before postgres.durability: true is "synchronous", false "asynchronous". Loads with a warning. */
+    synchronous: z.boolean().optional(),
+  })
+  .transform((postgres) => ({
+    ...postgres,
+    durability:
+      postgres.durability ??
+      (postgres.synchronous === false ? ("asynchronous" as const) : ("synchronous" as const)),
+  }));
 
 const keepalivedSchema = z.strictObject({
   image: z.string().min(1),

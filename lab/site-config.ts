@@ -40,7 +40,8 @@ export function labSiteConfig(topology: LabTopology, paths: LabPaths): Record<st
       dataDir: "postgres",
       superuser: { passwordEnv: "HARBOR_HA_PG_PASSWORD" },
       replication: { user: "replicator", passwordEnv: "HARBOR_HA_REPLICATION_PASSWORD" },
-      synchronous: false,
+      // The product's default: no acknowledged commit lost in a failover.
+      durability: "synchronous",
     },
     keepalived: { image: NODE_IMAGE_RECIPE.tag, virtualRouterId: LAB_VIRTUAL_ROUTER_ID, advertInt: 1 },
     harbor: {

@@ -237,7 +237,7 @@ interface FaultWindow {
  * at the end, also on failure.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const site = failoverSite("chaos", { synchronous: true });
+  const site = failoverSite("chaos", { durability: "synchronous" });
   const schedule = chaosSchedule(options.seed, options.faults);
   const pick = seededRandom(options.seed ^ 0x5eed);
   let writer: Writer | undefined;

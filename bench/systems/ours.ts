@@ -54,7 +54,7 @@ export class OursSystem implements BenchSystem {
   async prepare(): Promise<void> {
     const paths = labPaths();
     const document = parseDocument(readFileSync(paths.config, "utf8"));
-    document.setIn(["postgres", "synchronous"], this.replication === "sync");
+    document.setIn(["postgres", "durability"], this.replication === "sync" ? "synchronous" : "asynchronous");
     // Dozens of failovers in a few minutes: damping (unit-tested) would rightly stop them.
     document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 10_000);
     this.alertChannel = String(document.getIn(ALERT_CHANNEL_KEY));

@@ -1,4 +1,5 @@
 import type { SiteConfig } from "../../config/schema.ts";
+import { commitsWaitForStandby } from "./postgres-config.ts";
 import type { DeployStepId } from "./step-contract.ts";
 
 /** Where a step runs: over SSH (no agent there yet), on the node's agent, or on the control plane. */
@@ -102,7 +103,7 @@ export function buildDeployPlan(
         node: node.name,
         runner: "agent",
         runbookStep: "1",
-        title: `PostgreSQL standby streaming from ${primary.node}${site.postgres.synchronous ? " (synchronous)" : ""}`,
+        title: `PostgreSQL standby streaming from ${primary.node}${commitsWaitForStandby(site) ? " (synchronous)" : ""}`,
       }),
     ),
     ...primaryFirst.map(

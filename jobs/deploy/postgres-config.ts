@@ -114,6 +114,11 @@ export function postgresSettings(
   return settings;
 }
 
+/** A commit is acknowledged only once a standby has it (postgres.durability synchronous or strict). */
+export function commitsWaitForStandby(site: SiteConfig): boolean {
+  return site.postgres.durability !== "asynchronous";
+}
+
 /**
  * Any one of the other nodes, each by the application_name its primary_conninfo gives it, must
  * confirm a commit. Never "*": pg_basebackup's WAL stream (a re-clone) and pg_receivewal report
@@ -121,7 +126,7 @@ export function postgresSettings(
  * acknowledged write.
  */
 export function synchronousStandbyNames(site: SiteConfig, node: Pick<NodeConfig, "name">): string {
-  if (!site.postgres.synchronous) return "";
+  if (!commitsWaitForStandby(site)) return "";
   const others = site.nodes.filter((other) => other.name !== node.name).map((other) => `"${other.name}"`);
   return others.length > 0 ? `ANY 1 (${others.join(", ")})` : "";
 }

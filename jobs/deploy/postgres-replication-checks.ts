@@ -117,8 +117,8 @@ export function judgeReplication(
     if (expected.synchronous && expected.standbys.length > 0 && !synchronousSeen) {
       fail(
         "pg_stat_replication",
-        "no standby is synchronous although postgres.synchronous is true",
-        `check synchronous_standby_names on ${expected.node} (SHOW synchronous_standby_names in ${container})`,
+        "no standby is synchronous although postgres.durability waits for one",
+        `check synchronous_standby_names on ${expected.node} (SHOW synchronous_standby_names in ${container}); the controller turns it back to synchronous once a standby streams`,
       );
     }
   } else {

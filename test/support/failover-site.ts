@@ -14,7 +14,7 @@ import type pg from "pg";
 import { parseDocument } from "yaml";
 import { ADDRESS, NODES, type NodeName, peerOf as other, VIP } from "../../bench/lab-facts.ts";
 import { loadSiteConfig } from "../../config/load.ts";
-import type { SiteConfig } from "../../config/schema.ts";
+import type { Durability, SiteConfig } from "../../config/schema.ts";
 import { keepalivedContainerName } from "../../jobs/deploy/keepalived-conf.ts";
 import { labPaths, readEnvFile } from "../../lab/index.ts";
 import { type RunningEmulator, startEmulator } from "../../slack-emulator/server.ts";
@@ -36,8 +36,8 @@ export interface Bot {
 }
 
 export interface FailoverSiteOptions {
-  /** Deploy with synchronous replication (postgres.synchronous). */
-  readonly synchronous?: boolean;
+  /** postgres.durability to deploy with; the lab site's own (synchronous) when not given. */
+  readonly durability?: Durability;
 }
 
 export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
@@ -201,7 +201,7 @@ export function failoverSite(name: string, options: FailoverSiteOptions = {}) {
       // minutes (damping itself is unit-tested in test/unit/decide.test.ts).
       const document = parseDocument(readFileSync(paths.config, "utf8"));
       document.setIn(["policy", "flapDamping", "maxAutoFailovers"], 10_000);
-      if (options.synchronous) document.setIn(["postgres", "synchronous"], true);
+      if (options.durability) document.setIn(["postgres", "durability"], options.durability);
       botConfig = join(mkdtempSync(join(tmpdir(), `harbor-ha-${name}-`)), "site.yaml");
       writeFileSync(botConfig, document.toString());
       const deployed = await runCli(["--config", botConfig, "deploy"], env, 600_000);

@@ -110,6 +110,53 @@ describe("site config: each kind of invalid names the file, line and path", () =
   });
 });
 
+describe("site config: postgres.durability", () => {
+  const durabilityOf = (changes: Parameters<typeof siteYamlWith>[0]) => {
+    const { site, warnings } = parseSiteConfig(siteYamlWith(changes), "site.yaml");
+    return { durability: site.postgres.durability, warnings: warnings.map((w) => w.path) };
+  };
+
+  test("synchronous unless the site says otherwise", () => {
+    assert.deepEqual(durabilityOf([[["postgres", "durability"], undefined]]), {
+      durability: "synchronous",
+      warnings: [],
+    });
+    assert.equal(durabilityOf([[["postgres", "durability"], "strict"]]).durability, "strict");
+  });
+
+  test("the old postgres.synchronous still loads, read as durability, with a warning naming it", () => {
+    for (const [old, durability] of [
+      [true, "synchronous"],
+      [false, "asynchronous"],
+    ] as const) {
+      assert.deepEqual(
+        durabilityOf([
+          [["postgres", "durability"], undefined],
+          [["postgres", "synchronous"], old],
+        ]),
+        { durability, warnings: ["postgres.synchronous"] },
+      );
+    }
+  });
+
+  test("postgres.synchronous contradicting postgres.durability is an error naming postgres.synchronous", () => {
+    const [problem] = problemsOf(
+      siteYamlWith([
+        [["postgres", "durability"], "strict"],
+        [["postgres", "synchronous"], false],
+      ]),
+    );
+    assert.equal(problem?.path, "postgres.synchronous");
+    assert.match(problem?.message ?? "", /contradicts postgres.durability: strict/);
+  });
+
+  test("an unknown mode names the field and the modes", () => {
+    const [problem] = problemsOf(siteYamlWith([[["postgres", "durability"], "sync"]]));
+    assert.equal(problem?.path, "postgres.durability");
+    assert.match(problem?.message ?? "", /synchronous/);
+  });
+});
+
 describe("site config: cross-field rules", () => {
   test("two nodes cannot share an address", () => {
     const text = siteYamlWith([[["nodes", 1, "address"], "10.20.0.11"]]);

@@ -15,8 +15,8 @@ import {
 import { exampleSiteYaml, siteYamlWith } from "../support/site-fixtures.ts";
 
 const site = (): SiteConfig => parseSiteConfig(exampleSiteYaml(), "site.yaml").site;
-const synchronousSite = (): SiteConfig =>
-  parseSiteConfig(siteYamlWith([[["postgres", "synchronous"], true]]), "site.yaml").site;
+const siteWithDurability = (durability: string): SiteConfig =>
+  parseSiteConfig(siteYamlWith([[["postgres", "durability"], durability]]), "site.yaml").site;
 const node = (s: SiteConfig, index: number) => {
   const found = s.nodes[index];
   assert.ok(found);
@@ -68,13 +68,19 @@ describe("postgresql.conf", () => {
     assert.equal(parseConfSettings(renderPostgresqlConf(s, node(s, 0))).get("listen_addresses"), "'0.0.0.0'");
   });
 
-  test("is asynchronous unless postgres.synchronous, then any one other node, by name, must confirm", () => {
-    const s = site();
+  test("waits for any one other node, by name, unless postgres.durability is asynchronous", () => {
+    const s = siteWithDurability("asynchronous");
     assert.equal(
       parseConfSettings(renderPostgresqlConf(s, node(s, 0))).get("synchronous_standby_names"),
       "''",
     );
-    const sync = synchronousSite();
+    const strict = siteWithDurability("strict");
+    assert.equal(
+      parseConfSettings(renderPostgresqlConf(strict, node(strict, 0))).get("synchronous_standby_names"),
+      `'ANY 1 ("node02")'`,
+    );
+    const sync = site();
+    assert.equal(sync.postgres.durability, "synchronous", "the default");
     assert.equal(
       parseConfSettings(renderPostgresqlConf(sync, node(sync, 0))).get("synchronous_standby_names"),
       `'ANY 1 ("node02")'`,
@@ -97,10 +103,18 @@ describe("postgresql.conf", () => {
     assert.doesNotMatch(standby, /10\.20\.0\.100/, "never the VIP: it moves with the role");
   });
 
-  test("primary and standby differ only in cluster_name and primary_conninfo", () => {
+  test("primary and standby differ only in cluster_name, primary_conninfo and whom they wait for", () => {
     const s = site();
     assert.deepEqual(
       changedSettings(renderPostgresqlConf(s, node(s, 0)), renderPostgresqlConf(s, node(s, 1), standbyOf(s))),
+      ["cluster_name", "primary_conninfo", "synchronous_standby_names"],
+    );
+    const async = siteWithDurability("asynchronous");
+    assert.deepEqual(
+      changedSettings(
+        renderPostgresqlConf(async, node(async, 0)),
+        renderPostgresqlConf(async, node(async, 1), standbyOf(async)),
+      ),
       ["cluster_name", "primary_conninfo"],
     );
   });

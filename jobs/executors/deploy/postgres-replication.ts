@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Containers } from "../../adapters/containers.ts";
-import { postgresContainerName } from "../../deploy/postgres-config.ts";
+import { commitsWaitForStandby, postgresContainerName } from "../../deploy/postgres-config.ts";
 import {
   judgeReplication,
   REPLICATION_QUERY,
@@ -38,7 +38,7 @@ function expectation(context: AgentContext, request: DeployStepRequest): Replica
     standbys: site.nodes
       .filter((n) => n.name !== primary.name)
       .map((n) => ({ name: n.name, address: n.address })),
-    synchronous: site.postgres.synchronous,
+    synchronous: commitsWaitForStandby(site),
   };
 }
 

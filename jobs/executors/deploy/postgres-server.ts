@@ -35,7 +35,7 @@ export class PostgresServer {
   ) {}
 
   async psql(sql: string, database = "postgres"): Promise<ExecResult> {
-    // With postgres.synchronous a commit waits for a standby, and the primary step creates its
+    // With postgres.durability synchronous or strict a commit waits for a standby, and the primary step creates its
     // roles before any standby exists: the deploy's own writes wait for the local disk only.
     const env = { PGOPTIONS: "-c synchronous_commit=local" };
     return this.containers.exec(
