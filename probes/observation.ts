@@ -44,6 +44,11 @@ export interface PostgresFacts {
   readonly walReceiver: { readonly status: string; readonly senderHost: string | null } | null;
   /** On a primary: its standbys. */
   readonly replication: readonly ReplicationConnection[];
+  /**
+   * On a primary: synchronous_standby_names as in effect now ("" commits alone, 'ANY 1 ("node02")'
+   * waits for node02); null on a standby or when unknown.
+   */
+  readonly synchronousStandbyNames: string | null;
 }
 
 export interface VipFacts {

@@ -9,6 +9,7 @@ import type { ManagedContainer, PostgresFacts, PostgresRole, ReplicationConnecti
  */
 export const POSTGRES_STATUS_SQL = `select
   pg_is_in_recovery() as in_recovery,
+  current_setting('synchronous_standby_names') as synchronous_standby_names,
   case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
   case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end as current_walfile,
   pg_last_wal_receive_lsn()::text as received_lsn,
@@ -113,6 +114,7 @@ export function postgresFactsFromStatus(row: Readonly<Record<string, unknown>>):
       replayLagSeconds: null,
       walReceiver: null,
       replication: replicationOf(row.replication, currentLsn),
+      synchronousStandbyNames: text(row, "synchronous_standby_names"),
     };
   }
   const receivedLsn = text(row, "received_lsn");
@@ -131,6 +133,8 @@ export function postgresFactsFromStatus(row: Readonly<Record<string, unknown>>):
     replayLagSeconds: replayLagSeconds(receivedLsn, replayedLsn, numeric(row, "replay_age_seconds")),
     walReceiver,
     replication: replicationOf(row.replication, null),
+    // A standby's setting waits for nobody until it is promoted.
+    synchronousStandbyNames: null,
   };
 }
 
@@ -147,6 +151,7 @@ export function roleOnlyFacts(role: PostgresRole, detail: string): PostgresFacts
     replayLagSeconds: null,
     walReceiver: null,
     replication: [],
+    synchronousStandbyNames: null,
   };
 }
 

@@ -90,6 +90,7 @@ export class SnapshotStore {
       now,
       staleAfterMs: staleAfterMs(site.policy.probeIntervalMs),
       maxLagBytes: site.policy.maxLagBytes,
+      durability: site.postgres.durability,
     });
   }
 

@@ -1,4 +1,12 @@
-import type { HarborFacts, NodeObservation, PostgresRole, ProbeReading } from "../../probes/observation.ts";
+import type { Durability } from "../../config/schema.ts";
+import type {
+  HarborFacts,
+  NodeObservation,
+  PostgresFacts,
+  PostgresRole,
+  ProbeReading,
+} from "../../probes/observation.ts";
+import { commitsWait, confirmingNow } from "./durability.ts";
 
 /**
  * The cluster snapshot: the latest observation of each node, the controller's own checks
@@ -48,6 +56,10 @@ export type FindingCode =
   | "vip-not-on-primary"
   | "standby-not-streaming"
   | "standby-lagging"
+  /** The primary's commits wait for a standby and none streams: writes hang. */
+  | "commits-waiting"
+  /** The primary commits without a standby although postgres.durability wants one. */
+  | "commits-alone"
   | "postgres-down"
   | "keepalived-down"
   | "harbor-unhealthy"
@@ -79,6 +91,7 @@ export interface SnapshotInput {
   /** An observation older than this is stale. */
   readonly staleAfterMs: number;
   readonly maxLagBytes: number;
+  readonly durability: Durability;
 }
 
 export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
@@ -176,6 +189,8 @@ function assessNode(input: SnapshotInput, view: NodeView, add: AddFinding): void
   if (!postgres || postgres.role === "stopped" || postgres.role === "absent" || postgres.role === "unknown") {
     const why = postgres ? `${postgres.role}: ${postgres.detail}` : failureOf(observation.postgres);
     add("critical", "postgres-down", `${node}: PostgreSQL is not serving (${why})`, node);
+  } else if (postgres.role === "primary") {
+    assessDurability(input.durability, node, postgres, add);
   } else if (postgres.role === "standby") {
     const receiver = postgres.walReceiver;
     if (receiver?.status !== "streaming") {
@@ -206,6 +221,32 @@ function assessNode(input: SnapshotInput, view: NodeView, add: AddFinding): void
   }
   if (!observation.storage.ok && !/not probed/.test(observation.storage.error)) {
     add("warning", "storage-failing", `${node}: shared storage: ${observation.storage.error}`, node);
+  }
+}
+
+function assessDurability(
+  durability: Durability,
+  node: string,
+  postgres: PostgresFacts,
+  add: AddFinding,
+): void {
+  const names = postgres.synchronousStandbyNames;
+  if (names === null) return;
+  if (commitsWait(postgres)) {
+    if (confirmingNow(postgres).length > 0) return;
+    add(
+      "critical",
+      "commits-waiting",
+      `${node}: commits wait for a synchronous standby (${names}) and none streams: writes hang${durability === "strict" ? " until one is back (postgres.durability strict)" : ""}`,
+      node,
+    );
+  } else if (durability !== "asynchronous") {
+    add(
+      "warning",
+      "commits-alone",
+      `${node}: commits without waiting for a standby (replication asynchronous for now): a failover may lose the last acknowledged writes`,
+      node,
+    );
   }
 }
 

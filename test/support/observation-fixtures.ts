@@ -16,7 +16,14 @@ export const FIXTURE_NODES = [
 
 const ok = { ok: true as const, durationMs: 3 };
 
-export function primaryPostgres(standbys: readonly string[] = ["node02"]): PostgresFacts {
+/**
+ * A primary with these standbys streaming; by default it waits for them (postgres.durability
+ * synchronous), or for `waitsFor` when given ("" commits alone).
+ */
+export function primaryPostgres(
+  standbys: readonly string[] = ["node02"],
+  waitsFor: string = standbys.length > 0 ? `ANY 1 (${standbys.map((name) => `"${name}"`).join(", ")})` : "",
+): PostgresFacts {
   return {
     role: "primary",
     detail: "accepting writes",
@@ -31,10 +38,11 @@ export function primaryPostgres(standbys: readonly string[] = ["node02"]): Postg
       applicationName: name,
       clientAddr: FIXTURE_NODES.find((node) => node.name === name)?.address ?? null,
       state: "streaming",
-      syncState: "async",
+      syncState: waitsFor === "" ? "async" : "quorum",
       replayLagBytes: 0,
       replyAgeSeconds: 0.4,
     })),
+    synchronousStandbyNames: waitsFor,
   };
 }
 
@@ -50,6 +58,7 @@ export function standbyPostgres(lagBytes = 0, senderHost = "10.77.0.11"): Postgr
     replayLagSeconds: 0.2,
     walReceiver: { status: "streaming", senderHost },
     replication: [],
+    synchronousStandbyNames: null,
   };
 }
 
@@ -126,6 +135,7 @@ export function snapshotInput(
     now: FIXTURE_NOW,
     staleAfterMs: 5_000,
     maxLagBytes: 16 * 1024 * 1024,
+    durability: "synchronous" as const,
   };
 }
 

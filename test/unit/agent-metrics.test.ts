@@ -22,6 +22,7 @@ function postgres(
     replayLagSeconds: lag.seconds,
     walReceiver: null,
     replication: [],
+    synchronousStandbyNames: null,
   };
 }
 

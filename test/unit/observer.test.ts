@@ -45,6 +45,7 @@ function quietStandbyProbes(options: { delayMs?: number; harborHangsMs?: number 
       replayLagSeconds: 0,
       walReceiver: { status: "streaming", senderHost: "10.77.0.11" },
       replication: [],
+      synchronousStandbyNames: null,
     }),
     vip: async () => ({ ...ok, address: "10.77.0.100", interface: "eth0", holds: false }),
     keepalived: async (round) => {

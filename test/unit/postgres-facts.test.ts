@@ -14,6 +14,7 @@ import {
 function primaryRow(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     in_recovery: false,
+    synchronous_standby_names: 'ANY 1 ("node02")',
     current_lsn: "0/3000248",
     current_walfile: "000000020000000000000003",
     received_lsn: null,
@@ -26,7 +27,7 @@ function primaryRow(overrides: Record<string, unknown> = {}): Record<string, unk
         application_name: "node02",
         client_addr: "10.77.0.12",
         state: "streaming",
-        sync_state: "async",
+        sync_state: "quorum",
         replay_lsn: "0/3000148",
         reply_age_seconds: 0.25,
       },
@@ -39,6 +40,7 @@ function primaryRow(overrides: Record<string, unknown> = {}): Record<string, unk
 function standbyRow(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     in_recovery: true,
+    synchronous_standby_names: 'ANY 1 ("node01")',
     current_lsn: null,
     current_walfile: null,
     received_lsn: "0/3000188",
@@ -111,11 +113,12 @@ describe("status row to facts", () => {
           applicationName: "node02",
           clientAddr: "10.77.0.12",
           state: "streaming",
-          syncState: "async",
+          syncState: "quorum",
           replayLagBytes: 0x100,
           replyAgeSeconds: 0.25,
         },
       ],
+      synchronousStandbyNames: 'ANY 1 ("node02")',
     });
   });
 
@@ -138,6 +141,18 @@ describe("status row to facts", () => {
     assert.equal(facts.replayLagSeconds, 0.75);
     assert.deepEqual(facts.walReceiver, { status: "streaming", senderHost: "10.77.0.11" });
     assert.equal(facts.currentLsn, null);
+    assert.equal(facts.synchronousStandbyNames, null, "a standby's setting waits for nobody");
+  });
+
+  test("a primary that commits alone says so (an empty setting), unlike one whose setting is unknown", () => {
+    assert.equal(
+      postgresFactsFromStatus(primaryRow({ synchronous_standby_names: "" })).synchronousStandbyNames,
+      "",
+    );
+    assert.equal(
+      postgresFactsFromStatus(primaryRow({ synchronous_standby_names: undefined })).synchronousStandbyNames,
+      null,
+    );
   });
 
   test("a standby whose WAL receiver is gone says so, and keeps the checkpoint's timeline", () => {
