@@ -60,6 +60,7 @@ export function jobSchemas(nodeNames: readonly string[]): JobSchemas {
       fencingToken,
       oldPrimaryLastLsn: lsn.optional(),
       upstreamQuietMs: z.number().int().min(0).max(600_000).optional(),
+      commitAlone: z.boolean().optional(),
     }),
     "postgres.restart": z.strictObject({ fencingToken, allowPrimary: z.boolean().optional() }),
     "postgres.rejoin": z.strictObject({
@@ -74,6 +75,7 @@ export function jobSchemas(nodeNames: readonly string[]): JobSchemas {
       lsn,
       timeoutMs: z.number().int().min(1).max(125_000).optional(),
     }),
+    "postgres.set-durability": z.strictObject({ fencingToken, alone: z.boolean() }),
     "keepalived.stop": z.strictObject({ fencingToken, untilVipReleased: z.boolean().optional() }),
     "keepalived.start": fenced,
     "keepalived.set-role": z.strictObject({ fencingToken, role: z.enum(["primary", "standby"]) }),

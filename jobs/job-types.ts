@@ -16,6 +16,8 @@ import type {
   RejoinResult,
   RestartRequest,
   RestartResult,
+  SetDurabilityRequest,
+  SetDurabilityResult,
   SetRoleRequest,
   SetRoleResult,
   WaitReplayRequest,
@@ -66,6 +68,8 @@ export interface JobSpecs {
   "postgres.allow-writes": { request: FencedRequest; result: AllowWritesResult };
   /** Wait until this standby has replayed up to an LSN. */
   "postgres.wait-replay": { request: WaitReplayRequest; result: WaitReplayResult };
+  /** Whether this node's commits wait for a standby (postgres.durability, jobs/controller/durability.ts). */
+  "postgres.set-durability": { request: SetDurabilityRequest; result: SetDurabilityResult };
   /** Stop keepalived gracefully (priority 0: the VIP moves at once); no VIP left here. */
   "keepalived.stop": { request: KeepalivedStopRequest; result: KeepalivedStopResult };
   "keepalived.start": { request: FencedRequest; result: KeepalivedStartResult };
@@ -106,6 +110,7 @@ export const JOB_POLICIES: { readonly [N in JobName]: JobPolicy } = {
   "postgres.block-writes": { timeoutMs: 15_000, idempotent: true, attempts: 1 },
   "postgres.allow-writes": { timeoutMs: 15_000, idempotent: true, attempts: 2 },
   "postgres.wait-replay": { timeoutMs: 125_000, idempotent: true, attempts: 1 },
+  "postgres.set-durability": { timeoutMs: 15_000, idempotent: true, attempts: 2 },
   "keepalived.stop": { timeoutMs: 20_000, idempotent: true, attempts: 2 },
   "keepalived.start": { timeoutMs: 30_000, idempotent: true, attempts: 1 },
   "keepalived.set-role": { timeoutMs: 5_000, idempotent: true, attempts: 2 },
@@ -121,6 +126,7 @@ export const REMEDIATION_JOB_NAMES = [
   "postgres.block-writes",
   "postgres.allow-writes",
   "postgres.wait-replay",
+  "postgres.set-durability",
   "keepalived.stop",
   "keepalived.start",
   "keepalived.set-role",

@@ -68,6 +68,11 @@ export class IncidentThreads implements IncidentReporter {
     await this.safely("ask", () => this.ask(incident, decision, requester), undefined);
   }
 
+  async announce(text: string): Promise<void> {
+    const channel = this.site.slack.alertChannel;
+    await this.safely("announce", () => this.sender.post(channel, { text }), undefined);
+  }
+
   private async safely<T>(what: string, post: () => Promise<T>, fallback: T): Promise<T> {
     try {
       return await post();

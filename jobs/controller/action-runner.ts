@@ -1,4 +1,4 @@
-import type { SiteConfig } from "../../config/schema.ts";
+import type { Durability, SiteConfig } from "../../config/schema.ts";
 import { errorMessage, isHarborHaError } from "../../support/errors.ts";
 import type { JobName, JobRequest, JobResult } from "../job-types.ts";
 import type { NodeJobs } from "../node-jobs.ts";
@@ -55,6 +55,17 @@ function roleFileSkipped(node: string, context: PlanContext): string | undefined
   if (context.fencedHere?.has(node))
     return "not written now, its keepalived is stopping (a rejoin sets it before starting it)";
   return undefined;
+}
+
+/**
+ * How a promoted standby commits. Its peer, the old primary, is fenced: with "synchronous" it
+ * commits alone until a standby streams again (the durability lane turns waiting back on), else
+ * every write would hang; "strict" waits as configured (an override pg_rewind copied is undone);
+ * "asynchronous" never waits.
+ */
+function commitAloneOnPromotion(durability: Durability): { commitAlone?: boolean } {
+  if (durability === "asynchronous") return {};
+  return { commitAlone: durability === "synchronous" };
 }
 
 /** An agent's answer as a plan step's outcome: whether it holds, and its sentence. */
@@ -144,6 +155,7 @@ export class ActionRunner {
               ...(context.presumedFenced
                 ? { upstreamQuietMs: walReceiverTimeoutMs(this.site.policy.probeIntervalMs) }
                 : {}),
+              ...commitAloneOnPromotion(this.site.postgres.durability),
             },
             context,
             String(index),
@@ -196,6 +208,12 @@ export class ActionRunner {
           const lsn = context.blockedLsn;
           return report(
             ...said(await this.send(action.node, "postgres.wait-replay", { lsn }, context, String(index))),
+          );
+        }
+        case "set-durability": {
+          const request = { alone: action.alone };
+          return report(
+            ...said(await this.send(action.node, "postgres.set-durability", request, context, String(index))),
           );
         }
         case "restart-harbor": {

@@ -14,6 +14,7 @@ import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
 import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
 import { decide } from "./decide.ts";
+import { decideDurability } from "./durability.ts";
 import {
   awaitsApproval,
   followedBy,
@@ -45,6 +46,11 @@ export const AUTOMATIC = "controller";
 
 /** A plan that ran is not run again, unchanged, sooner than this. */
 const SAME_PLAN_AGAIN_AFTER_MS = 10_000;
+
+/** A durability change that took is not sent again while the probes catch up with it. */
+const DURABILITY_SETTLE_MS = 3_000;
+/** One that failed is tried again after this long. */
+const RETRY_DURABILITY_MS = 10_000;
 
 /** After a plan fails, the same scenario is not tried again automatically for this long. */
 const RETRY_AFTER_FAILURE_MS = 60_000;
@@ -78,6 +84,7 @@ export class Controller {
   private lastFindings = "";
   private lastDecision = "";
   private lastRunAt = 0;
+  private lastDurability: { key: string; at: number; ok: boolean } | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword, (node) =>
@@ -227,6 +234,7 @@ export class Controller {
     }
     const token = this.lease.current(now);
     if (token === undefined) return;
+    await this.keepDurability(snapshot, token, now);
     let memory = this.track(await this.remembered(), snapshot);
     let decision = decide({
       snapshot,
@@ -512,6 +520,44 @@ export class Controller {
       }
     }
     return true;
+  }
+
+  /**
+   * postgres.durability, kept on every turn (a deploy and a paused site included: a commit that
+   * waits for a standby that is gone is an outage, not a remediation): the primary commits alone
+   * while no standby streams, and waits again once one has caught up (durability.ts decides).
+   */
+  private async keepDurability(snapshot: ClusterSnapshot, token: number, now: number): Promise<void> {
+    const { site, logger, reporter } = this.options;
+    const change = decideDurability({
+      snapshot,
+      durability: site.postgres.durability,
+      policy: site.policy,
+      confirmations: confirmationCounts(this.sightings),
+      nodes: site.nodes.map((node) => node.name),
+    });
+    if (!change) return;
+    const key = `${change.node}:${change.alone}`;
+    // The probes show the new setting a round later; and a failed change is not hammered.
+    const last = this.lastDurability;
+    if (last?.key === key && now - last.at < (last.ok ? DURABILITY_SETTLE_MS : RETRY_DURABILITY_MS)) return;
+    const action = { kind: "set-durability" as const, node: change.node, alone: change.alone };
+    const context: PlanContext = { fencingToken: token, planId: `durability-${now}` };
+    const ended = this.watchdog.begin(
+      "a durability change",
+      stepBudgetMs(action, site.policy.primaryLeaseMs),
+    );
+    const report = await this.runner.run(action, context, 0).finally(() => ended());
+    this.lastDurability = { key, at: Date.now(), ok: report.ok };
+    logger.info(
+      { event: "controller.durability", node: change.node, alone: change.alone, ok: report.ok },
+      report.ok ? change.reason : report.detail,
+    );
+    if (!report.ok) return;
+    const text = change.alone
+      ? `:warning: *Replication asynchronous on ${change.node}.* ${change.reason}.`
+      : `:white_check_mark: *Replication synchronous again on ${change.node}.* ${change.reason}.`;
+    this.tell(reporter.announce(text));
   }
 
   /** A report to the channel that the control loop does not wait for (posts keep their order). */

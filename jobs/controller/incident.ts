@@ -48,6 +48,8 @@ export interface IncidentReporter {
    * an automatic remediation; the requester can never approve it.
    */
   askApproval(incident: Incident, decision: Decision, requester: string): Promise<void>;
+  /** A change of the site's state that is no incident (commits alone, then waiting again): one message. */
+  announce(text: string): Promise<void>;
 }
 
 /** The timeline as lines: each entry with its time since detection. */

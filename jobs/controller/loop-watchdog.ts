@@ -30,6 +30,7 @@ const STEP_JOBS: { readonly [K in RemediationAction["kind"]]: readonly JobName[]
   "restart-harbor": ["harbor.restart"],
   "block-writes": ["postgres.block-writes"],
   "wait-replay": ["postgres.wait-replay"],
+  "set-durability": ["postgres.set-durability"],
 };
 
 /**

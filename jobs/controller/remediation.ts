@@ -26,7 +26,9 @@ export type RemediationAction =
   /** A planned switchover: the primary refuses new writes; its current LSN is what the standby must reach. */
   | { readonly kind: "block-writes"; readonly node: string }
   /** The standby replays up to the LSN block-writes returned: then no write can be lost. */
-  | { readonly kind: "wait-replay"; readonly node: string };
+  | { readonly kind: "wait-replay"; readonly node: string }
+  /** The primary's commits stop (alone) or start again waiting for a standby (postgres.durability). */
+  | { readonly kind: "set-durability"; readonly node: string; readonly alone: boolean };
 
 export type ActionKind = RemediationAction["kind"];
 
@@ -85,6 +87,10 @@ export function describeAction(action: RemediationAction): string {
       return `block new writes on ${action.node} and note its last LSN`;
     case "wait-replay":
       return `wait until ${action.node} has replayed that LSN`;
+    case "set-durability":
+      return action.alone
+        ? `let ${action.node} commit without waiting for a standby`
+        : `make ${action.node}'s commits wait for a standby again`;
     case "restart-harbor":
       return `restart Harbor on ${action.node}${action.components.length > 0 ? ` (${action.components.join(", ")})` : ""}`;
     default: {

@@ -26,14 +26,7 @@ const CANARY_SQL = `
   create schema if not exists harbor_ha;
   create table if not exists harbor_ha.canary (writer text primary key, written_at timestamptz not null);`;
 
-async function canaryWrite(
-  site: SiteConfig,
-  password: string | undefined,
-  timeoutMs: number,
-): Promise<ProbeReading<VipWriteFacts>> {
-  const started = performance.now();
-  const failed = (error: string) => ({ ok: false as const, error, durationMs: performance.now() - started });
-  if (!password) return failed(`not checked: ${site.postgres.superuser.passwordEnv} is not set`);
+function canaryClient(site: SiteConfig, password: string, timeoutMs: number): pg.Client {
   const client = new pg.Client({
     host: site.vip.address,
     port: site.postgres.port,
@@ -45,8 +38,22 @@ async function canaryWrite(
     application_name: "harbor-ha-canary",
   });
   client.on("error", () => {});
+  return client;
+}
+
+async function canaryWrite(
+  site: SiteConfig,
+  password: string | undefined,
+  timeoutMs: number,
+): Promise<ProbeReading<VipWriteFacts>> {
+  const started = performance.now();
+  const failed = (error: string) => ({ ok: false as const, error, durationMs: performance.now() - started });
+  if (!password) return failed(`not checked: ${site.postgres.superuser.passwordEnv} is not set`);
+  const client = canaryClient(site, password, timeoutMs);
+  let backendPid: number | undefined;
   try {
     await client.connect();
+    backendPid = (client as unknown as { processID: number | null }).processID ?? undefined;
     // Schema and table once per server is enough, but a new primary after a failover may be a
     // clone from before they existed: "if not exists" costs little and keeps the check simple.
     await client.query(CANARY_SQL);
@@ -62,7 +69,26 @@ async function canaryWrite(
       durationMs: performance.now() - started,
     };
   } catch (error) {
+    if (backendPid !== undefined) await terminateBackend(site, password, backendPid, timeoutMs);
     return failed((error as Error).message);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * A commit that waits for a synchronous standby ignores statement_timeout and the client going
+ * away: its backend would wait on, one more per check, until PostgreSQL refuses connections
+ * ("too many clients"). Ending it from a second connection frees the slot; the row it wrote is
+ * the canary's own.
+ */
+async function terminateBackend(site: SiteConfig, password: string, pid: number, timeoutMs: number) {
+  const client = canaryClient(site, password, timeoutMs);
+  try {
+    await client.connect();
+    await client.query("select pg_terminate_backend($1)", [pid]);
+  } catch {
+    // The server is gone or hung: nothing waits on it then.
   } finally {
     await client.end().catch(() => {});
   }

@@ -108,6 +108,22 @@ export interface PromoteRequest extends FencedRequest {
    * streams is never promoted, with or without it.
    */
   readonly upstreamQuietMs?: number;
+  /**
+   * Before pg_promote: true, commit alone (its peer is gone, waiting for it would hang every
+   * write); false, wait for a standby as configured (postgres.durability strict). Unset: as is.
+   */
+  readonly commitAlone?: boolean;
+}
+
+export interface SetDurabilityRequest extends FencedRequest {
+  /** true: commit without waiting for a standby; false: wait as the deploy configured. */
+  readonly alone: boolean;
+}
+
+export interface DurabilityFacts {
+  /** synchronous_standby_names in force now ('' when commits wait for no one). */
+  readonly synchronousStandbyNames: string;
+  readonly role: "primary" | "standby";
 }
 
 export interface PromoteFacts {
@@ -223,3 +239,4 @@ export type HarborRestartResult = ActionResult<HarborRestartFacts>;
 export type BlockWritesResult = ActionResult<BlockWritesFacts>;
 export type AllowWritesResult = ActionResult<AllowWritesFacts>;
 export type WaitReplayResult = ActionResult<WaitReplayFacts>;
+export type SetDurabilityResult = ActionResult<DurabilityFacts>;

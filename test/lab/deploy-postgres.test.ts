@@ -214,7 +214,7 @@ test("the four replication checks hold on both nodes and show in the step's outp
   const primary = await step("node01", "postgres.replication", "apply");
   assert.equal(primary.status, "unchanged", `${primary.detail} ${primary.hint ?? ""}`);
   assert.deepEqual(primary.output, [
-    "pg_stat_replication: node02 streaming (sync_state async)",
+    "pg_stat_replication: node02 streaming (sync_state quorum)",
     "pg_controldata: in production",
     "pg_is_in_recovery: f",
   ]);

@@ -127,6 +127,14 @@ async function primaries(): Promise<string[]> {
   return found;
 }
 
+async function synchronousNames(node: keyof typeof ADDRESS): Promise<string | undefined> {
+  const [row] = await query<{ names: string }>(
+    ADDRESS[node],
+    "select current_setting('synchronous_standby_names') as names",
+  );
+  return row?.names;
+}
+
 async function vipOn(expected: string[]): Promise<void> {
   assert.deepEqual(await vipHolders(NODES, VIP), expected);
 }
@@ -181,9 +189,15 @@ test("a manual failover through the jobs: node02 is primary, holds the VIP alone
   ]);
   for (const result of roles) assert.ok(result.ok && result.outcome === "done", result.detail);
 
-  const promoted = await act(t, "node02", "postgres.promote", { oldPrimaryLastLsn: fenced.lastLsn ?? "" });
+  // As the controller promotes under postgres.durability synchronous: its peer is fenced, so the
+  // new primary commits alone (waiting for node01 would hang every write).
+  const promoted = await act(t, "node02", "postgres.promote", {
+    oldPrimaryLastLsn: fenced.lastLsn ?? "",
+    commitAlone: true,
+  });
   assert.ok(promoted.ok && promoted.outcome === "done", promoted.detail);
   assert.equal(promoted.timeline, 2);
+  assert.equal(await synchronousNames("node02"), "", "the new primary commits alone");
   assert.equal(promoted.lossBytes, 0, "a clean stop streams everything to the standby first");
 
   await eventually("the VIP is on node02 alone", () => vipOn(["node02"]));
@@ -227,6 +241,28 @@ test("node01 rejoins as a standby of node02, and its keepalived comes back witho
   assert.equal(started.vipHeld, false);
   await sleep(VRRP_SETTLE_MS);
   await vipOn(["node02"]);
+});
+
+test("postgres.set-durability: with node01 streaming, node02's commits wait for it again, and alone again on request", async (t) => {
+  const waiting = await act(t, "node02", "postgres.set-durability", { alone: false });
+  assert.ok(waiting.ok && waiting.outcome === "done", waiting.detail);
+  assert.equal(waiting.synchronousStandbyNames, 'ANY 1 ("node01")');
+  const again = await act(t, "node02", "postgres.set-durability", { alone: false });
+  assert.ok(again.ok && again.outcome === "already", again.detail);
+  await eventually("node01 confirms node02's commits", async () => {
+    const rows = await query<{ sync_state: string }>(
+      ADDRESS.node02,
+      "select sync_state from pg_stat_replication where application_name = 'node01'",
+    );
+    assert.equal(rows[0]?.sync_state, "quorum");
+  });
+  await query(VIP, "insert into failover_probe (note) values ('confirmed by node01')");
+
+  const alone = await act(t, "node02", "postgres.set-durability", { alone: true });
+  assert.ok(alone.ok && alone.outcome === "done", alone.detail);
+  assert.equal(await synchronousNames("node02"), "");
+  const back = await act(t, "node02", "postgres.set-durability", { alone: false });
+  assert.ok(back.ok && back.outcome === "done", back.detail);
 });
 
 test("a killed standby is started again by postgres.restart and streams", async (t) => {
@@ -281,6 +317,9 @@ test("a crashed primary with writes its standby never got: the loss is reported,
     );
     assert.equal(receivers?.n, 0);
   });
+  // As the controller does once the standby stops streaming: node02 commits alone.
+  const alone = await act(t, "node02", "postgres.set-durability", { alone: true });
+  assert.ok(alone.ok, alone.detail);
   await query(
     VIP,
     "insert into failover_probe (note) select 'never replicated' from generate_series(1, 1000)",
@@ -302,7 +341,10 @@ test("a crashed primary with writes its standby never got: the loss is reported,
     const result = await act(t, node, "keepalived.set-role", { role });
     assert.ok(result.ok, result.detail);
   }
-  const promoted = await act(t, "node01", "postgres.promote", { oldPrimaryLastLsn: fenced.lastLsn ?? "" });
+  const promoted = await act(t, "node01", "postgres.promote", {
+    oldPrimaryLastLsn: fenced.lastLsn ?? "",
+    commitAlone: true,
+  });
   assert.ok(promoted.ok && promoted.outcome === "done", promoted.detail);
   assert.equal(promoted.timeline, 3);
   assert.ok(

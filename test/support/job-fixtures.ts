@@ -14,7 +14,7 @@ export const VALID_REQUESTS: { readonly [N in JobName]: JobRequest<N> } = {
   "postgres.role": {},
   "deploy.step": { stepId: "harbor.install", mode: "apply", primaryNode: "node01", harborVersion: "2.2.2" },
   "postgres.fence": { fencingToken: 7 },
-  "postgres.promote": { fencingToken: 7, oldPrimaryLastLsn: "0/3000060" },
+  "postgres.promote": { fencingToken: 7, oldPrimaryLastLsn: "0/3000060", commitAlone: true },
   "postgres.restart": { fencingToken: 7, allowPrimary: false },
   "postgres.rejoin": {
     fencingToken: 7,
@@ -24,6 +24,7 @@ export const VALID_REQUESTS: { readonly [N in JobName]: JobRequest<N> } = {
   "postgres.block-writes": { fencingToken: 7 },
   "postgres.allow-writes": { fencingToken: 7 },
   "postgres.wait-replay": { fencingToken: 7, lsn: "0/3000060", timeoutMs: 30_000 },
+  "postgres.set-durability": { fencingToken: 7, alone: true },
   "keepalived.stop": { fencingToken: 7, untilVipReleased: true },
   "keepalived.start": { fencingToken: 7 },
   "keepalived.set-role": { fencingToken: 7, role: "standby" },

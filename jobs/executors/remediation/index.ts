@@ -5,6 +5,7 @@ import { restartHarbor } from "./harbor-restart.ts";
 import { setKeepalivedRole } from "./keepalived-set-role.ts";
 import { startKeepalived } from "./keepalived-start.ts";
 import { stopKeepalived } from "./keepalived-stop.ts";
+import { setDurability } from "./postgres-durability.ts";
 import { fencePostgres } from "./postgres-fence.ts";
 import { promotePostgres } from "./postgres-promote.ts";
 import { rejoinPostgres } from "./postgres-rejoin.ts";
@@ -21,6 +22,7 @@ export const REMEDIATION_EXECUTORS: { readonly [N in RemediationJobName]: Execut
   "postgres.block-writes": fencedAction("postgres.block-writes", blockWrites),
   "postgres.allow-writes": fencedAction("postgres.allow-writes", allowWrites),
   "postgres.wait-replay": fencedAction("postgres.wait-replay", waitReplay),
+  "postgres.set-durability": fencedAction("postgres.set-durability", setDurability),
   "keepalived.stop": fencedAction("keepalived.stop", stopKeepalived),
   "keepalived.start": fencedAction("keepalived.start", startKeepalived),
   "keepalived.set-role": fencedAction("keepalived.set-role", setKeepalivedRole),

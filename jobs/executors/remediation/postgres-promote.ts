@@ -5,6 +5,7 @@ import type { PromoteFacts } from "../../remediation/contract.ts";
 import { ActionFailure } from "./action-run.ts";
 import type { RemediationAction } from "./fenced-executor.ts";
 import { askFacts, readFacts, verifyWrite, waitForFacts, withSession } from "./postgres-client.ts";
+import { setCommitsAlone } from "./postgres-durability.ts";
 import { postgresHere, requireContainer } from "./postgres-node.ts";
 
 /** Beyond the receiver's own timeout: the poll's period and a margin for a loaded host. */
@@ -113,6 +114,12 @@ export const promotePostgres: RemediationAction<"postgres.promote"> = async (
     replayLagBytes: before.replayLagBytes,
     lossBytes,
   };
+  if (request.commitAlone !== undefined) {
+    const alone = request.commitAlone;
+    await run.step(alone ? "commit alone" : "commit as configured", () =>
+      setCommitsAlone(here.target, signal, alone, here.label),
+    );
+  }
   const promoted = await run.step("pg_promote", () =>
     withSession(here.target, signal, async (client) => {
       const result = await client.query<{ promoted: boolean }>(
