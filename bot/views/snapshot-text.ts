@@ -31,7 +31,10 @@ export function postgresText(view: NodeView): string {
   switch (reading.role) {
     case "primary": {
       const standbys = reading.replication.map((r) => `${r.applicationName} ${r.state}/${r.syncState}`);
-      return `primary${timeline}, ${standbys.length > 0 ? `standbys: ${standbys.join(", ")}` : "no standby connected"}`;
+      const names = reading.synchronousStandbyNames;
+      const commits =
+        names === null ? "" : names.trim() === "" ? "; commits alone" : `; commits wait for ${names}`;
+      return `primary${timeline}, ${standbys.length > 0 ? `standbys: ${standbys.join(", ")}` : "no standby connected"}${commits}`;
     }
     case "standby": {
       const lag =

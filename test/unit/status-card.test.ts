@@ -33,6 +33,7 @@ describe("the status card", () => {
       ["*node01*", "*node02*"],
     );
     assert.match(allText(card), /standby tl1, lag 0 B \/ 0\.2 s, streaming from 10\.77\.0\.11/);
+    assert.match(allText(card), /commits wait for ANY 1 \(\W+node02\W+\)/);
     assert.match(allText(card), /MASTER \(prio 150\)/);
     assert.match(allText(card), /Open problems:\* none/);
     assert.match(card.text, /lab: healthy\. VIP 10\.77\.0\.100 on \*node01\*/);
