@@ -6,7 +6,7 @@ import type { Decision } from "../../jobs/controller/remediation.ts";
 import { errorMessage } from "../../support/errors.ts";
 import type { Logger } from "../../support/logger.ts";
 import type { SlackSender } from "../slack-sender.ts";
-import { incidentMessage, stepText } from "../views/incident-view.ts";
+import { incidentMessage, stepText, writesLost } from "../views/incident-view.ts";
 
 /** How a decision that needs a person becomes an approval request (bot/remediation-approval.ts). */
 export type AskForApproval = (incident: Incident, decision: Decision, requester: string) => Promise<void>;
@@ -42,7 +42,8 @@ export class IncidentThreads implements IncidentReporter {
       undefined,
     );
     if (incident.state === "resolved" || incident.state === "failed") {
-      const loss = incident.lossBytes === null ? "" : `\nwrites lost: ${incident.lossBytes} bytes`;
+      const lost = writesLost(incident);
+      const loss = lost === undefined ? "" : `\nwrites lost: ${lost}`;
       await this.note(
         incident,
         `*${incident.state === "resolved" ? "Resolved" : "Failed"}.* Timeline:\n\`\`\`${timelineText(incident)}${loss}\`\`\``,

@@ -12,12 +12,26 @@ const STATE: Readonly<Record<Incident["state"], string>> = {
   failed: ":x: Remediation failed: a person must act",
 };
 
+/**
+ * What the failover lost, as a client sees it. WAL the standby never got is not always a lost
+ * write: under synchronous commits the promoted standby had confirmed every commit the primary
+ * acknowledged, so the missing WAL only held commits no client was told had happened.
+ */
+export function writesLost(incident: Incident): string | undefined {
+  const lost = incident.lossBytes;
+  if (lost === null) return undefined;
+  if (incident.confirmedBy) {
+    const tail =
+      lost === 0 ? "" : `; ${bytes(lost)} of WAL that no client was told was committed did not arrive`;
+    return `none (${incident.confirmedBy} had confirmed every acknowledged commit${tail})`;
+  }
+  return lost === 0 ? "none" : bytes(lost);
+}
+
 /** An incident's top message: its state, what was seen, the timeline so far. Pure. */
 export function incidentMessage(incident: Incident): { text: string; blocks: Block[] } {
-  const loss =
-    incident.lossBytes === null
-      ? ""
-      : `\n*Writes lost:* ${incident.lossBytes === 0 ? "none" : bytes(incident.lossBytes)}`;
+  const lost = writesLost(incident);
+  const loss = lost === undefined ? "" : `\n*Writes lost:* ${lost}`;
   const blocks: Block[] = [
     header(`${incident.scenario}`),
     section(

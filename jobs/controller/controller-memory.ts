@@ -10,6 +10,11 @@ import type { Incident } from "./incident.ts";
 export interface StoredMemory {
   readonly lastPrimary: string | null;
   readonly lastPrimaryLsn: string | null;
+  /**
+   * The standby that confirmed every commit the last primary acknowledged, as last observed
+   * (durability.ts confirmingStandby); null while it commits alone or waits for several.
+   */
+  readonly confirmingStandby: string | null;
   readonly fenced: readonly string[];
   readonly diverged: readonly string[];
   readonly failovers: readonly number[];
@@ -20,6 +25,7 @@ export interface StoredMemory {
 export const EMPTY_MEMORY: StoredMemory = {
   lastPrimary: null,
   lastPrimaryLsn: null,
+  confirmingStandby: null,
   fenced: [],
   diverged: [],
   failovers: [],

@@ -14,7 +14,7 @@ import { ActionRunner, type PlanContext } from "./action-runner.ts";
 import { confirmationCounts, type Sighting, updateConfirmations } from "./confirmations.ts";
 import { decideMemory, loadMemory, type StoredMemory, saveMemory } from "./controller-memory.ts";
 import { decide } from "./decide.ts";
-import { decideDurability } from "./durability.ts";
+import { confirmingStandby, decideDurability } from "./durability.ts";
 import {
   awaitsApproval,
   followedBy,
@@ -85,6 +85,8 @@ export class Controller {
   private lastDecision = "";
   private lastRunAt = 0;
   private lastDurability: { key: string; at: number; ok: boolean } | undefined;
+  /** The primary told to commit alone, until an observation shows it so (track()). */
+  private aloneOn: string | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     this.runner = new ActionRunner(options.site, options.jobs, options.pgPassword, (node) =>
@@ -459,6 +461,8 @@ export class Controller {
         if (label) incident = withTimeline(incident, label, Date.now());
         if (report.lossBytes !== undefined && report.lossBytes !== null)
           incident = { ...incident, lossBytes: report.lossBytes };
+        if (action.kind === "promote" && memory.confirmingStandby === action.node)
+          incident = { ...incident, confirmedBy: action.node };
         memory = this.afterAction(memory, decision, action, report.lastLsn);
       }
       await this.remember({ ...memory, incident });
@@ -541,6 +545,12 @@ export class Controller {
     // The probes show the new setting a round later; and a failed change is not hammered.
     const last = this.lastDurability;
     if (last?.key === key && now - last.at < (last.ok ? DURABILITY_SETTLE_MS : RETRY_DURABILITY_MS)) return;
+    if (change.alone) {
+      // Forgotten before the first commit alone: a failover after it may lose acknowledged writes.
+      this.aloneOn = change.node;
+      const memory = await this.remembered();
+      if (memory.confirmingStandby !== null) await this.remember({ ...memory, confirmingStandby: null });
+    }
     const action = { kind: "set-durability" as const, node: change.node, alone: change.alone };
     const context: PlanContext = { fencingToken: token, planId: `durability-${now}` };
     const ended = this.watchdog.begin(
@@ -554,6 +564,7 @@ export class Controller {
       report.ok ? change.reason : report.detail,
     );
     if (!report.ok) return;
+    if (!change.alone && this.aloneOn === change.node) this.aloneOn = undefined;
     const text = change.alone
       ? `:warning: *Replication asynchronous on ${change.node}.* ${change.reason}.`
       : `:white_check_mark: *Replication synchronous again on ${change.node}.* ${change.reason}.`;
@@ -609,8 +620,18 @@ export class Controller {
       const lsn =
         readingOf(snapshot.nodes.find((view) => view.node === primary)?.observation?.postgres)?.currentLsn ??
         null;
-      if (primary !== next.lastPrimary || lsn !== next.lastPrimaryLsn)
-        next = { ...next, lastPrimary: primary, lastPrimaryLsn: lsn };
+      const names =
+        readingOf(snapshot.nodes.find((view) => view.node === primary)?.observation?.postgres)
+          ?.synchronousStandbyNames ?? null;
+      // Told to commit alone, the primary is not trusted to wait again until it is seen alone.
+      if (this.aloneOn === primary && names?.trim() === "") this.aloneOn = undefined;
+      const confirming = this.aloneOn === primary ? null : confirmingStandby(names);
+      if (
+        primary !== next.lastPrimary ||
+        lsn !== next.lastPrimaryLsn ||
+        confirming !== next.confirmingStandby
+      )
+        next = { ...next, lastPrimary: primary, lastPrimaryLsn: lsn, confirmingStandby: confirming };
     }
     const rejoined = next.fenced.filter((node) => {
       const view = snapshot.nodes.find((candidate) => candidate.node === node);

@@ -27,6 +27,11 @@ export interface Incident {
   /** Writes the failover lost (the fenced primary's last LSN against what the standby had). */
   readonly lossBytes: number | null;
   /**
+   * The promoted standby was the one the old primary's commits waited for (postgres.durability):
+   * it has every acknowledged write, whatever lossBytes says of unacknowledged WAL.
+   */
+  readonly confirmedBy?: string;
+  /**
    * Who asked for it, when a person did (a switchover, a failover, a rejoin from chat or the
    * terminal); absent when the controller opened it on a finding.
    */

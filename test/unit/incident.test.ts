@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { writesLost } from "../../bot/views/incident-view.ts";
 import { awaitsApproval, followedBy, type Incident, withTimeline } from "../../jobs/controller/incident.ts";
 import type { Decision } from "../../jobs/controller/remediation.ts";
 
@@ -78,5 +79,24 @@ describe("an operator's request waiting for its approval", () => {
 
   test("no incident, no request", () => {
     assert.equal(awaitsApproval(null, 5_000, expiryMs), undefined);
+  });
+});
+
+describe("what a failover lost, as the thread says it", () => {
+  test("WAL the standby never got is a loss when no standby confirmed the commits", () => {
+    assert.equal(writesLost(opened), undefined, "no promotion, nothing to say");
+    assert.equal(writesLost({ ...opened, lossBytes: 0 }), "none");
+    assert.equal(writesLost({ ...opened, lossBytes: 424 }), "424 B");
+  });
+
+  test("the promoted standby confirmed every acknowledged commit: none lost, the rest named as unacknowledged", () => {
+    assert.equal(
+      writesLost({ ...opened, lossBytes: 424, confirmedBy: "node02" }),
+      "none (node02 had confirmed every acknowledged commit; 424 B of WAL that no client was told was committed did not arrive)",
+    );
+    assert.equal(
+      writesLost({ ...opened, lossBytes: 0, confirmedBy: "node02" }),
+      "none (node02 had confirmed every acknowledged commit)",
+    );
   });
 });
