@@ -66,7 +66,19 @@ export interface InteractionDeps {
  * becomes Slack's "failed with the error" note.
  */
 export class Interactions {
+  /** The last action_ts given, in microseconds. */
+  private lastActionMicros = 0;
+
   constructor(private readonly deps: InteractionDeps) {}
+
+  /**
+   * Slack gives every click its own action_ts (to the microsecond); only a retry of the same
+   * delivery repeats it, and bots dedupe on it. Two clicks in one millisecond must differ too.
+   */
+  private nextActionTs(now: number): string {
+    this.lastActionMicros = Math.max(Math.round(now * 1_000), this.lastActionMicros + 1);
+    return (this.lastActionMicros / 1_000_000).toFixed(6);
+  }
 
   private user(id: string): EmulatorUser {
     return this.deps.options.users.find((user) => user.id === id) ?? { id, name: id.toLowerCase() };
@@ -144,7 +156,7 @@ export class Interactions {
       isEphemeral: message.ephemeralTo !== undefined,
       action: button,
       responseUrl,
-      actionTs: (options.now() / 1_000).toFixed(6),
+      actionTs: this.nextActionTs(options.now()),
     });
     const request: OutgoingRequest = {
       envelopeType: "interactive",

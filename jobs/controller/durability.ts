@@ -1,6 +1,6 @@
 import type { Durability, Policy } from "../../config/schema.ts";
 import type { PostgresFacts } from "../../probes/observation.ts";
-import { STANDBY_REPLY_FRESH_MS } from "../primary-lease.ts";
+import { streamingStandbys } from "../primary-lease.ts";
 import type { ClusterSnapshot } from "./snapshot.ts";
 
 /**
@@ -54,15 +54,7 @@ export function confirmingNow(
   postgres: Pick<PostgresFacts, "replication" | "synchronousStandbyNames">,
 ): string[] {
   const listed = new Set(listedStandbys(postgres.synchronousStandbyNames));
-  return postgres.replication
-    .filter(
-      (standby) =>
-        (listed.has(standby.applicationName) || listed.has("*")) &&
-        standby.state === "streaming" &&
-        standby.replyAgeSeconds !== null &&
-        standby.replyAgeSeconds * 1_000 < STANDBY_REPLY_FRESH_MS,
-    )
-    .map((standby) => standby.applicationName);
+  return streamingStandbys(postgres).filter((name) => listed.has(name) || listed.has("*"));
 }
 
 export interface DurabilityChange {
@@ -112,12 +104,10 @@ export function decideDurability(input: DurabilityInput): DurabilityChange | und
   }
   if (!held("commits-alone", SYNCHRONOUS_AGAIN_PATIENCE)) return undefined;
   const others = new Set(input.nodes.filter((node) => node !== primary));
+  const streaming = new Set(streamingStandbys(facts).filter((name) => others.has(name)));
   const caughtUp = facts.replication.find(
     (standby) =>
-      others.has(standby.applicationName) &&
-      standby.state === "streaming" &&
-      standby.replyAgeSeconds !== null &&
-      standby.replyAgeSeconds * 1_000 < STANDBY_REPLY_FRESH_MS &&
+      streaming.has(standby.applicationName) &&
       standby.replayLagBytes !== null &&
       standby.replayLagBytes <= input.policy.maxLagBytes,
   );

@@ -386,6 +386,35 @@ describe("the Slack emulator", () => {
       assert.equal(replaced?.edited, false, "a response_url replacement is not an edit");
     });
 
+    test("two clicks in the same instant get their own action_ts; only a retry repeats one", async () => {
+      const posted = await client.chat.postMessage({
+        channel,
+        text: "Approve?",
+        blocks: [
+          {
+            type: "actions",
+            block_id: "approval",
+            elements: [
+              {
+                type: "button",
+                action_id: "approve",
+                value: "r-1",
+                text: { type: "plain_text", text: "Approve" },
+              },
+            ],
+          },
+        ],
+      });
+      const click = (retries = 0) =>
+        emulator.action({ channel, user: "U0BOB", messageTs: posted.ts ?? "", actionId: "approve", retries });
+      await Promise.all([click(), click(1)]);
+      const stamps = bot.received.map(
+        (request) => (request.payload as { actions: { action_ts: string }[] }).actions[0]?.action_ts,
+      );
+      assert.equal(stamps.length, 3, "two clicks and one retry");
+      assert.equal(new Set(stamps).size, 2, `two clicks, two stamps: ${stamps.join(", ")}`);
+    });
+
     test("a retried command reaches the bot again, with Slack's retry headers and the same trigger_id", async () => {
       const result = await emulator.command({
         channel,
